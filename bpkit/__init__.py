@@ -1,0 +1,1 @@
+"""bpkit: a small engine for computational graphs and backpropagation."""
