@@ -1,0 +1,61 @@
+"""What each graded exercise asks for, in a form a grader can check outside the student's kernel.
+
+Every graded exercise in the course is a Python function the student writes in an nbgrader
+solution cell. The notebook's test cell checks it inside the student's kernel; the instructor's
+``bpkit-grade`` checks it again in a process the student's code cannot reach: it runs the
+student's cells in a fresh kernel, calls ``function`` on ``make_inputs(rng)`` for fresh random
+generators, brings back plain numbers only, and compares them with ``reference`` here.
+
+One module per assignment (``nb01`` ... ``nb05``) defines ``EXERCISES``, a list of
+:class:`Exercise`. :func:`for_assignment` collects them.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+#: assignment name -> module that lists its exercises
+MODULES = {
+    "01-computational-graphs": "bpkit.exercises.nb01",
+    "02-paths-vs-dynamic-programming": "bpkit.exercises.nb02",
+    "03-backpropagation": "bpkit.exercises.nb03",
+    "04-jacobians-and-log-softmax": "bpkit.exercises.nb04",
+    "05-decoupled-vector-network": "bpkit.exercises.nb05",
+}
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise.
+
+    grade_id     the nbgrader grade_id of the exercise's autograder test cell
+    points       its points (must equal the test cell's nbgrader points)
+    function     the name of the function the student defines
+    make_inputs  rng -> tuple of arguments (plain numbers, lists or NumPy arrays)
+    reference    the correct function: reference(*make_inputs(rng)) is the expected result
+    compare      (got, expected) -> None, raising AssertionError with a diagnostic message;
+                 defaults to bpkit.grading.assert_close on every returned value
+    """
+
+    grade_id: str
+    points: float
+    function: str
+    make_inputs: Callable[[np.random.Generator], tuple]
+    reference: Callable[..., Any]
+    description: str = ""
+    compare: Optional[Callable[[Any, Any], None]] = field(default=None, compare=False)
+
+    def expected(self, rng: np.random.Generator):
+        """Fresh inputs and the reference result for them."""
+        args = self.make_inputs(rng)
+        return args, self.reference(*args)
+
+
+def for_assignment(name: str) -> list[Exercise]:
+    """The exercises of one assignment, in notebook order."""
+    if name not in MODULES:
+        raise KeyError(f"unknown assignment {name!r}; known: {', '.join(MODULES)}")
+    return list(importlib.import_module(MODULES[name]).EXERCISES)
