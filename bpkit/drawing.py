@@ -86,7 +86,7 @@ def _symbol(node):
     return OPS[node.op].symbol if node.op is not None else None
 
 
-def _node_label(node, show_grad, show_op):
+def _node_label(node, grad, show_op):
     symbol = _symbol(node)
     title = node.label() if node.name is not None or symbol is None else symbol
     rows = [f'<TR><TD><B>{html.escape(title)}</B></TD></TR>']
@@ -96,8 +96,8 @@ def _node_label(node, show_grad, show_op):
         rows.append(f'<TR><TD>{html.escape(_fmt(node.value))}</TD></TR>')
     if type(node.value) is not float and np.asarray(node.value).size <= 4:
         rows.append(f'<TR><TD><FONT POINT-SIZE="9">shape {node.shape}</FONT></TD></TR>')
-    if show_grad and node.grad is not None:
-        rows.append(f'<TR><TD><FONT COLOR="{GRAD_COLOR}">grad {html.escape(_fmt(node.grad))}'
+    if grad is not None:
+        rows.append(f'<TR><TD><FONT COLOR="{GRAD_COLOR}">grad {html.escape(_fmt(grad))}'
                     f'</FONT></TD></TR>')
     return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + \
         "".join(rows) + "</TABLE>>"
@@ -107,7 +107,8 @@ def render(graph, *, grads=True, edge_labels=False, highlight=(), show_op=True,
            rankdir="LR", title=None):
     """Draw a graph (a :class:`Graph` or its output vertex) as a ``graphviz.Digraph``.
 
-    grads        show ``.grad`` of vertices that have one
+    grads        True: show ``.grad`` of vertices that have one; or a mapping from vertices to
+                 the gradients to show (e.g. those known part-way through a backward pass)
     edge_labels  label every edge with its local derivative z(i, j) (Jacobian shape for vectors)
     highlight    vertices and/or edges ``(parent, child, k)`` to draw in red, e.g. a path from
                  :func:`bpkit.paths.paths`
@@ -136,7 +137,11 @@ def render(graph, *, grads=True, edge_labels=False, highlight=(), show_op=True,
     for n in g.nodes:
         fill = CONST_FILL if n.is_constant else LEAF_FILL if n.op is None else NODE_FILL
         marked = id(n) in marked_nodes
-        dot.node(ids[id(n)], _node_label(n, grads, show_op), fillcolor=fill,
+        if grads is True or grads is False:
+            grad = n.grad if grads else None
+        else:
+            grad = grads[n] if n in grads else None
+        dot.node(ids[id(n)], _node_label(n, grad, show_op), fillcolor=fill,
                  color=HIGHLIGHT if marked else "#555555", penwidth="2.5" if marked else "1")
     for parent, child, k in g.edges:
         attrs = {}
