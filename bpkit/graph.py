@@ -235,7 +235,7 @@ def apply(op_name, *args, name=None, **attrs):
         raise TypeError(f"{op_name} takes {op.arity} argument(s), got {len(args)}")
     parents = tuple(a if isinstance(a, Var) else Var(a, requires_grad=False) for a in args)
     try:
-        value = op.forward(*[p.value for p in parents], **attrs)
+        value = _call(op.forward, *[p.value for p in parents], **attrs)
     except (ValueError, IndexError, TypeError) as e:
         raise ShapeError(f"{op_name} of {_describe(parents)}: {e}") from None
     node = Var.__new__(Var)
@@ -251,6 +251,16 @@ def apply(op_name, *args, name=None, **attrs):
         warnings.warn(f"{node.label()} ({op_name} of {inputs}) is {_brief(node.value)}: "
                       f"the first non-finite value in this graph", NonFiniteWarning, stacklevel=3)
     return node
+
+
+def _call(f, *args, **attrs):
+    """f(*args). Python floats raise ZeroDivisionError where NumPy gives inf or nan (with a
+    RuntimeWarning); then retry with NumPy floats, so scalars behave like arrays and the
+    non-finite check can name the vertex."""
+    try:
+        return f(*args, **attrs)
+    except ZeroDivisionError:
+        return f(*[np.float64(a) if type(a) is float else a for a in args], **attrs)
 
 
 def _unary(op_name, doc_name):
@@ -321,7 +331,7 @@ def topological_order(output):
 def vjp(node, k, g):
     """g J^{k->node}: the gradient ``g`` of ``node`` carried back along the edge from parent k."""
     values = [p.value for p in node.parents]
-    return OPS[node.op].vjp(k)(g, node.value, *values, **(node.attrs or {}))
+    return _call(OPS[node.op].vjp(k), g, node.value, *values, **(node.attrs or {}))
 
 
 def backprop(output, seed=None, order=None):
@@ -348,7 +358,7 @@ def backprop(output, seed=None, order=None):
         attrs = node.attrs or {}
         for k, parent in enumerate(node.parents):
             if parent.requires_grad:
-                contribution = op.vjp(k)(g, node.value, *values, **attrs)
+                contribution = _call(op.vjp(k), g, node.value, *values, **attrs)
                 prev = grads.get(id(parent))
                 grads[id(parent)] = contribution if prev is None else prev + contribution
     return grads
@@ -404,7 +414,7 @@ class Graph:
                 node.value = _as_value(node.value)
             else:
                 values = [p.value for p in node.parents]
-                node.value = _tidy(OPS[node.op].forward(*values, **(node.attrs or {})))
+                node.value = _tidy(_call(OPS[node.op].forward, *values, **(node.attrs or {})))
         return self.output.value
 
     def backward(self, seed=None):
