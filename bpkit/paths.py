@@ -96,7 +96,7 @@ def path_sum(graph, source, target):
     g = _graph(graph)
     total = None
     for path in paths(g, source, target):
-        p = path_product(path)
+        p = path_product(path) if path else _identity(source)  # the empty path from a vertex to itself
         total = p if total is None else total + p
     if total is None:
         return _zero(source, target)

@@ -112,7 +112,7 @@ def test_dp_backward_to_an_inner_target_and_all_pairs(seed):
         for a, source in enumerate(nodes):
             expected = St[source] if source in St else 0.0
             assert S[a, b] == pytest.approx(expected, rel=1e-9, abs=1e-12)
-            if source in St and source.requires_grad and source is not target:
+            if source in St and source.requires_grad:
                 assert path_sum(g, source, target) == pytest.approx(expected, rel=1e-9, abs=1e-12)
     np.testing.assert_array_equal(np.diag(S), 1.0)
 
@@ -163,6 +163,18 @@ def test_paths_are_in_a_fixed_order():
     names = [[[(p.name, c.name, k) for p, c, k in path] for path in paths(o, o.graph()["y(2)"], o)]
              for o in (o1, o2)]
     assert names[0] == names[1] and len(names[0]) == 3
+
+
+def test_path_from_a_vertex_to_itself():
+    x = bp.var(2.0, "x")
+    y = x * 3
+    g = y.graph()
+    assert list(paths(g, y, y)) == [()]
+    assert count_paths(g, y, y) == 1
+    assert path_sum(g, y, y) == 1.0 == dp_backward(g)[y]
+    v = bp.var([1.0, 2.0])
+    w = v * 2
+    np.testing.assert_array_equal(path_sum(w.graph(), w, w), np.eye(2))
 
 
 def test_no_path_gives_zero():
