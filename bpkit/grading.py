@@ -81,7 +81,11 @@ def diagnose(got, expected, *, rtol=RTOL, atol=ATOL, mistakes=(), batch_size=Non
         return f"it should be a number or an array of numbers, but it is a {type(got).__name__}"
     e = np.asarray(_plain(expected), dtype=float)
     if np.isnan(g).any() and not np.isnan(e).any():
-        return "it contains NaN (not a number): look for a division by zero or log of a non-positive number"
+        return ("it contains NaN (not a number): look for a division by zero, the log of a "
+                "non-positive number, or an overflow (exp of a large number is inf, and inf/inf is NaN)")
+    if np.isinf(g).any() and not np.isinf(e).any():
+        return ("it contains inf: a number overflowed (exp of a number above 709 is inf) or "
+                "something was divided by zero")
     for description, value in mistakes:
         if _close(g, np.asarray(_plain(value), dtype=float), rtol, atol) and not _close(g, e, rtol, atol):
             return f"it looks like you {description}"
