@@ -233,24 +233,30 @@ def apply(op_name, *args, name=None, **attrs):
     op = OPS[op_name]
     if op.arity is not None and len(args) != op.arity:
         raise TypeError(f"{op_name} takes {op.arity} argument(s), got {len(args)}")
-    parents = tuple(a if isinstance(a, Var) else Var(a, requires_grad=False) for a in args)
-    try:
-        value = _call(op.forward, *[p.value for p in parents], **attrs)
-    except (ValueError, IndexError, TypeError) as e:
-        raise ShapeError(f"{op_name} of {_describe(parents)}: {e}") from None
     node = Var.__new__(Var)
-    node.value = _tidy(value)
     node.grad = None
     node.name = name
     node.op = op_name
-    node.parents = parents
+    node.parents = tuple(a if isinstance(a, Var) else Var(a, requires_grad=False) for a in args)
     node.attrs = attrs or None
-    node.requires_grad = any(p.requires_grad for p in parents)
-    if not _finite(node.value) and all(_finite(p.value) for p in parents):
-        inputs = "; ".join(f"{p.label()} = {_brief(p.value)}" for p in parents)
-        warnings.warn(f"{node.label()} ({op_name} of {inputs}) is {_brief(node.value)}: "
-                      f"the first non-finite value in this graph", NonFiniteWarning, stacklevel=3)
+    node.requires_grad = any(p.requires_grad for p in node.parents)
+    _evaluate(node, stacklevel=4)
     return node
+
+
+def _evaluate(node, stacklevel):
+    """Compute ``node.value`` from its parents: a shape error, or the first NaN/inf, names them."""
+    values = [p.value for p in node.parents]
+    try:
+        value = _call(OPS[node.op].forward, *values, **(node.attrs or {}))
+    except (ValueError, IndexError, TypeError) as e:
+        raise ShapeError(f"{node.op} of {_describe(node.parents)}: {e}") from None
+    node.value = _tidy(value)
+    if not _finite(node.value) and all(_finite(v) for v in values):
+        inputs = "; ".join(f"{p.label()} = {_brief(p.value)}" for p in node.parents)
+        warnings.warn(f"{node.label()} ({node.op} of {inputs}) is {_brief(node.value)}: "
+                      f"the first non-finite value in this graph", NonFiniteWarning,
+                      stacklevel=stacklevel)
 
 
 def _call(f, *args, **attrs):
@@ -413,8 +419,7 @@ class Graph:
             if node.op is None:
                 node.value = _as_value(node.value)
             else:
-                values = [p.value for p in node.parents]
-                node.value = _tidy(_call(OPS[node.op].forward, *values, **(node.attrs or {})))
+                _evaluate(node, stacklevel=3)
         return self.output.value
 
     def backward(self, seed=None):

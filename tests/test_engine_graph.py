@@ -251,3 +251,27 @@ def test_graph_define_with_an_explicit_output():
 def test_apply_checks_the_number_of_arguments():
     with pytest.raises(TypeError, match="add takes 2"):
         bp.apply("add", bp.var(1.0))
+
+
+def test_forward_after_changing_a_leaf_names_bad_shapes_and_non_finite_values():
+    W, x = bp.var(np.ones((2, 3)), "W"), bp.var(np.ones(3), "x")
+    out = bp.sum(bp.log(W @ x, name="h"))
+    g = out.graph()
+    x.value = -np.ones(3)
+    with pytest.warns(NonFiniteWarning, match=r"^h \(log of matmul"):
+        g.forward()
+    x.value = np.ones(4)
+    with pytest.raises(ShapeError, match=r"matmul of W \(shape \(2, 3\)\), x \(shape \(4,\)\)"):
+        g.forward()
+
+
+def test_non_finite_warning_points_at_the_users_line():
+    x = bp.var(0.0, "x")
+    with pytest.warns(NonFiniteWarning) as record:
+        bp.log(x)                                    # via a bpkit function
+        -bp.var(-np.inf)                             # via an operator (input already inf: no warning)
+        x / 0.0                                      # via an operator
+        (bp.log(x) * 1).graph().forward()            # via Graph.forward
+    mine = [w for w in record if issubclass(w.category, NonFiniteWarning)]
+    assert len(mine) == 4  # log, x / 0, log (built again), forward's log; neg's input was inf
+    assert all(w.filename == __file__ for w in mine), [w.filename for w in mine]
