@@ -145,8 +145,10 @@ class Var:
         for node in order:
             if node.requires_grad:
                 g = grads.get(id(node), 0.0)
-                node.grad = float(np.sum(g)) if type(node.value) is float else \
-                    np.array(np.broadcast_to(g, node.value.shape), dtype=float)
+                if type(node.value) is not float:
+                    node.grad = np.array(np.broadcast_to(g, node.value.shape), dtype=float)
+                else:
+                    node.grad = float(g) if isinstance(g, float) else float(np.sum(g))  # np.float64 is a float
         return self
 
     # ----- operators -------------------------------------------------------------------------

@@ -436,3 +436,21 @@ def test_gates_add_distributes_max_routes_mul_switches():
     for out, expected in [(a + b, (1.0, 1.0)), (bp.maximum(a, b), (1.0, 0.0)), (a * b, (-3.0, 2.0))]:
         (out * 5.0).backward()
         assert (a.grad, b.grad) == (5 * expected[0], 5 * expected[1])
+
+
+def test_fig_11_9_built_node_by_node_with_the_books_names():
+    w2, w3 = 0.8, -1.5
+    g = bp.Graph.define(
+        leaves={"y(1)": 0.7, "y(2)": 1.3, "y(3)": -0.4},
+        nodes={"y(10)": ("prod", ["y(7)", "y(8)", "y(9)"]),
+               "y(7)": ("sin", ["y(4)"]), "y(8)": ("cos", ["y(5)"]), "y(9)": ("sin", ["y(6)"]),
+               "y(4)": ("prod", ["y(1)", "y(2)"]), "y(5)": ("prod", ["y(1)", "y(2)", "y(3)"]),
+               "y(6)": ("wsum", ["y(2)", "y(3)"], {"weights": (w2, w3)})})
+    built = ex.sin_cos_graph(y1=0.7, y2=1.3, y3=-0.4, w2=w2, w3=w3)
+    g.backward()
+    built.backward()
+    other = named(built)
+    assert len(g.nodes) == 10 and len(g.edges) == 13
+    for i in range(1, 11):
+        assert g[f"y({i})"].value == other[f"y({i})"].value
+        assert g[f"y({i})"].grad == other[f"y({i})"].grad
