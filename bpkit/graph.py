@@ -204,6 +204,12 @@ class Var:
             raise TypeError("index with numbers or integer arrays, not with a graph vertex")
         return apply("getitem", self, index=index)
 
+    def __iter__(self):
+        """The entries of a vector vertex, one vertex each (so ``a, b = v`` and ``sum(v)`` work)."""
+        if type(self.value) is float:
+            raise TypeError(f"{self.label()!r} is a scalar vertex: there is nothing to iterate over")
+        return (self[i] for i in range(len(self.value)))
+
     @property
     def T(self):
         return apply("transpose", self)

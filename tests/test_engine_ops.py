@@ -406,3 +406,16 @@ COVERED = set(BINARY) | set(UNARY) | {"pow", "rpow", "maximum", "prod", "wsum", 
 def test_every_op_is_tested():
     """A new op in OPS needs a property test here (and an entry in COVERED)."""
     assert set(OPS) == COVERED, f"ops without a test: {sorted(set(OPS) - COVERED)}"
+
+
+def test_iterating_over_a_vector_vertex():
+    v = bp.var([1.0, -2.0, 3.0], "v")
+    a, b, c = v
+    assert (a.value, b.value, c.value) == (1.0, -2.0, 3.0)
+    total = sum(v)            # Python's sum: 0 + v[0] + v[1] + v[2]
+    (total * total).backward()
+    np.testing.assert_array_equal(v.grad, [4.0, 4.0, 4.0])
+    M = bp.var(np.ones((2, 3)))
+    assert [row.shape for row in M] == [(3,), (3,)]
+    with pytest.raises(TypeError, match="scalar vertex"):
+        list(bp.var(1.0, "x"))
