@@ -84,7 +84,7 @@ class Linear(Layer):
 class ReLU(Layer):
     def forward(self, z):
         self.z = np.asarray(z, dtype=float)
-        return self.z * (self.z > 0)
+        return np.maximum(self.z, 0.0)       # (z * (z > 0) would print -0. for negative z)
 
     def backward(self, g):
         return g * (self.z > 0)
