@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+import bpkit
 import bpkit as bp
 from bpkit.graph import Graph, GraphError, NonFiniteWarning, ShapeError
 
@@ -275,3 +276,30 @@ def test_non_finite_warning_points_at_the_users_line():
     mine = [w for w in record if issubclass(w.category, NonFiniteWarning)]
     assert len(mine) == 4  # log, x / 0, log (built again), forward's log; neg's input was inf
     assert all(w.filename == __file__ for w in mine), [w.filename for w in mine]
+
+
+def test_the_public_names_exist():
+    for name in bp.__all__:
+        assert hasattr(bp, name), name
+    import bpkit.examples
+    import bpkit.grading
+    import bpkit.jacobian
+    import bpkit.layers
+    import bpkit.paths  # noqa: F401
+    for module, names in {
+        "paths": "paths path_product path_sum dp_backward dp_forward count_paths all_pairs edge_jacobian",
+        "jacobian": "jacobian numeric_jacobian numeric_grad check_gradients log_softmax softmax "
+                    "log_softmax_jacobian",
+        "layers": "Linear ReLU Sigmoid Tanh HardTanh Max LogSoftmax NLL Sequential sgd_step",
+        "examples": "ln_exp_sqrt product_graph sin_cos_graph sin_cos_loss_graph decoupled_network "
+                    "collins_example reciprocal max_square mlp_loss layered_sin_cos",
+        "grading": "assert_close call check_exercise NotAnswered diagnose",
+    }.items():
+        for name in names.split():
+            assert hasattr(getattr(bpkit, module), name), f"bpkit.{module}.{name}"
+
+
+def test_a_scalar_seed_scales_the_gradients():
+    x = bp.var(3.0)
+    (x * x).backward(seed=0.5)
+    assert x.grad == 3.0
