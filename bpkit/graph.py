@@ -466,7 +466,10 @@ class Graph:
                 raise GraphError(f"the graph has a cycle: {' -> '.join(_find_cycle(waiting))}")
             for name in ready:
                 op, parents, attrs = spec[name]
-                built[name] = apply(op, *[built[p] for p in parents], name=name, **attrs)
+                try:
+                    built[name] = apply(op, *[built[p] for p in parents], name=name, **attrs)
+                except (TypeError, ShapeError) as e:  # say which vertex of the definition
+                    raise type(e)(f"vertex {name!r}: {e}") from None
                 del waiting[name]
             for deps in waiting.values():
                 deps.difference_update(ready)

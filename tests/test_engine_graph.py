@@ -303,3 +303,12 @@ def test_a_scalar_seed_scales_the_gradients():
     x = bp.var(3.0)
     (x * x).backward(seed=0.5)
     assert x.grad == 3.0
+
+
+def test_graph_define_names_the_vertex_with_bad_arguments():
+    with pytest.raises(TypeError, match=r"vertex 'c': add takes 2 argument\(s\), got 1"):
+        Graph.define(leaves={"a": 1.0}, nodes={"c": ("add", ["a"])})
+    with pytest.raises(ShapeError, match=r"vertex 'c': add of a \(shape \(2,\)\), b \(shape \(3,\)\)"):
+        Graph.define(leaves={"a": [1.0, 2.0], "b": [1.0, 2.0, 3.0]}, nodes={"c": ("add", ["a", "b"])})
+    with pytest.raises(ShapeError, match=r"vertex 'c': pow of a .*exponent"):
+        Graph.define(leaves={"a": 1.0}, nodes={"c": ("pow", ["a"])})
