@@ -142,3 +142,12 @@ def test_vertices_with_html_characters_are_escaped():
     src = bp.render(bp.sum(x)).source
     assert "&lt;x &amp; y&gt;" in src
     bp.render(bp.sum(x)).svg()   # dot accepts it
+
+
+def test_highlight_one_vertex_without_a_list():
+    L = ex.decoupled_network()
+    h1 = L.graph()["h1"]                 # a vector vertex
+    assert bp.render(L, highlight=h1).source == bp.render(L, highlight=[h1]).source
+    assert bp.render(L, highlight=h1).source.count(drawing.HIGHLIGHT) == 1
+    x = ex.reciprocal().graph()["x"]     # a scalar vertex
+    assert bp.render(x, highlight=x).source.count(drawing.HIGHLIGHT) == 1
