@@ -88,7 +88,7 @@ def test_highlighted_path_edges_are_colored():
     ids = {id(n): f"n{i}" for i, n in enumerate(g.nodes)}
     for parent, child, _ in path:
         assert any(line.startswith(f"{ids[id(parent)]} -> {ids[id(child)]}") for line in colored)
-    # x -> h(1,1) has two edges (x * x); only the one on the path is colored
+    # x -> h(2,1) has two edges (x * x); only the one on the path is colored
     first = f"{ids[id(path[0][0])]} -> {ids[id(path[0][1])]}"
     twins = [line for line in edge_lines(src) if line.split(" [")[0] == first]
     assert len(twins) == 2 and sum(drawing.HIGHLIGHT in line for line in twins) == 1
