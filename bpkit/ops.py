@@ -48,7 +48,7 @@ def unbroadcast(g, shape):
     An operand that was broadcast was, in effect, used many times; its gradient is the sum of
     the gradients of all its copies.
     """
-    if np.shape(g) == shape:
+    if _shape(g) == shape:
         return g
     if shape == ():
         return float(np.sum(g))
@@ -63,7 +63,8 @@ def unbroadcast(g, shape):
 
 
 def _shape(v):
-    return np.shape(v)
+    # Scalars are Python floats; np.shape(float) would convert one into an array first (slow).
+    return () if type(v) is float else np.shape(v)
 
 
 # ----- elementwise arithmetic (broadcasting as NumPy does) ----------------------------------
