@@ -70,6 +70,9 @@ def targets(res):
     return out
 
 
+SECTION_KEYS = {"scalar_dag", "scalar_dag_no_gc", "micrograd_recursion_error_from", "depth", "mlp",
+                "paths", "notebooks", "autograde", "torch"}
+
 SCALAR_WHY = (
     "with the garbage collector off, micrograd's own work per vertex is smaller: one Python "
     "object, one closure and two float operations, against bpkit's generic apply() (op table "
@@ -97,8 +100,10 @@ def main(argv=None):
                    help="threads for BLAS and PyTorch (default 1: the machine is shared)")
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
     p.add_argument("--only", default="",
-                   help="comma-separated subset of: scalar,depth,mlp,paths,notebooks,autograde")
-    p.add_argument("--solutions", default=str(ROOT / "solutions"), help="solution notebooks folder")
+                   help="comma-separated subset of: scalar,depth,mlp,paths,notebooks,autograde; "
+                        "updates those sections of an existing results.json in --out")
+    p.add_argument("--solutions", action="append",
+                   help="solution notebooks folder (repeatable; default: this repository's solutions/)")
     p.add_argument("--course", default=str(ROOT), help="course folder whose grades/*.csv to read")
     p.add_argument("--autograde-json", default=str(HERE / "results" / "autograde.json"))
     args = p.parse_args(argv)
@@ -126,6 +131,9 @@ def main(argv=None):
         import torch
         torch.set_num_threads(args.threads)
         res["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads()}
+    previous = None
+    if args.only and (out_dir / "results.json").is_file():  # update those sections only
+        previous = json.loads((out_dir / "results.json").read_text())
     with limits:
         if "scalar" in only:
             say(f"scalar DAG of {cfg['dag_ops']:,} ops vs micrograd")
@@ -156,12 +164,22 @@ def main(argv=None):
         if args.quick:
             res["notebooks"] = {"notebooks": [], "note": "skipped in --quick mode"}
         else:
-            say(f"solution notebooks in {args.solutions}")
-            res["notebooks"] = notebooks.run(args.solutions)
+            folders = args.solutions or [str(ROOT / "solutions")]
+            say(f"solution notebooks in {', '.join(folders)}")
+            res["notebooks"] = notebooks.run(folders)
     if "autograde" in only:
         res["autograde"] = autograde.collect(args.autograde_json, args.course)
+    seconds = time.perf_counter() - t_start
+    if previous is not None:
+        measured = {k: v for k, v in res.items() if k in SECTION_KEYS}
+        update = {"command": res["command"], "started_utc": res["started_utc"],
+                  "sections": sorted(only), "seconds": seconds}
+        res = previous
+        res.update(measured)
+        res["updates"] = [u for u in res.get("updates", []) if set(u["sections"]) - only] + [update]
+    else:
+        res["seconds_total"] = seconds
     res["targets"] = targets(res)
-    res["seconds_total"] = time.perf_counter() - t_start
     report.write(res, out_dir)  # adds the plot names to res
     (out_dir / "results.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
     say(f"wrote {out_dir / 'results.json'}, {out_dir / 'README.md'} and {', '.join(res['plots'])}")

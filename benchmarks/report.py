@@ -5,7 +5,9 @@ from pathlib import Path
 
 
 def _ms(s):
-    return "–" if s is None else f"{s * 1e3:.3g} ms"
+    if s is None:
+        return "–"
+    return f"{s * 1e3:.3g} ms" if s < 1 else f"{s:.3g} s"
 
 
 def _med(d, *keys):
@@ -143,6 +145,9 @@ def markdown(results):
              f"load average {', '.join(f'{x:.1f}' for x in m['load_average_at_start'] or [])} at "
              "the start), so absolute times are noisy; ratios are the numbers to read. "
              "“per round” is the median of the per-round ratios.", ""]
+    for u in results.get("updates", []):
+        lines += [f"Sections {', '.join(u['sections'])} were measured again by `{u['command']}` "
+                  f"on {u['started_utc']}.", ""]
     lines += _machine(results)
     if results.get("scalar_dag"):
         lines += _scalar_section(results["scalar_dag"], results.get("scalar_dag_no_gc"))
@@ -228,7 +233,9 @@ def _depth_section(results):
            f"Python's recursion limit stays at its default ({rows[0]['recursion_limit']}). "
            + (f"micrograd's backward (a recursive depth-first search) raises RecursionError for "
               f"every chain of {limit} ops or more (found by bisection). " if limit else "")
-           + "bpkit's traversal is iterative.", "",
+           + "bpkit's traversal is iterative. Per-vertex times grow with the chain because "
+           "Python's cyclic garbage collector, triggered by the allocations, scans every live "
+           "vertex in its full collections.", "",
            "| n ops | bpkit build | bpkit backward | bpkit µs/vertex | micrograd build | "
            "micrograd backward | micrograd µs/vertex |", "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -281,6 +288,8 @@ def _paths_section(races):
                 "|---|---|---|---|---|---|---|"]
         for r in race["rows"]:
             ps, dp = _med(r, "path_sum", "median"), _med(r, "dp_backward", "median")
+            if ps is None and dp is None:
+                continue
             same = r.get("path_sum_matches_dp")
             out.append(f"| {r['L']:,} | 2^{r['log2_paths']:.0f} | {_ms(ps)} | {_ms(dp)} | "
                        f"{_ms(_med(r, 'backward', 'median'))} | "
@@ -295,9 +304,12 @@ def _notebooks_section(nb):
     if not nb or not nb.get("notebooks"):
         out += [f"Not measured: {(nb or {}).get('note', 'skipped')}.", ""]
         return out
-    out += ["| notebook | seconds | cells | error |", "|---|---|---|---|"]
+    out += ["Each notebook runs top to bottom in a fresh kernel (nbclient), importing the bpkit of "
+            "the repository it belongs to.", "",
+            "| notebook | repository | seconds | cells | error |", "|---|---|---|---|---|"]
     for r in nb["notebooks"]:
-        out.append(f"| {r['notebook']} | {r['seconds']:.1f} | {r['cells']} | {r['error'] or ''} |")
+        out.append(f"| {r['notebook']} | {r.get('repository', '')} | {r['seconds']:.1f} | "
+                   f"{r['cells']} | {r['error'] or ''} |")
     out.append("")
     return out
 
