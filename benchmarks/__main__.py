@@ -19,7 +19,7 @@ ROOT = HERE.parent
 
 FULL = {"dag_ops": 20_000, "dag_repeats": 7,
         "depth_sizes": [1_000, 10_000, 100_000, 1_000_000], "depth_repeats": 3,
-        "mlp_batches": [(256, 7), (1, 31)],
+        "mlp_batches": [(256, 11), (1, 31)],
         "path_depths": list(range(1, 26)),
         "dp_depths": [1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 18, 20, 30, 50, 100, 300, 1000, 3000, 10_000],
         "path_limit": 10.0, "path_repeats": 3}

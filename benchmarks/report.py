@@ -260,13 +260,15 @@ def _mlp_section(runs):
            "`numpy`: written out by hand (fused softmax − one-hot gradient, no gradient for the "
            "input images); `torch`: PyTorch autograd on the CPU, float64. All four give the same "
            "loss and gradients (largest difference listed).", "",
-           "| batch | implementation | median | / numpy | / numpy per round | max abs diff |",
-           "|---|---|---|---|---|---|"]
+           "| batch | implementation | median | / numpy | / numpy per round | min | / numpy (min) "
+           "| max abs diff |", "|---|---|---|---|---|---|---|---|"]
     for run in runs:
+        base_min = run["implementations"]["numpy"]["min"]
         for name, s in run["implementations"].items():
             out.append(f"| {run['batch']} | {name} | {_ms(s['median'])} | "
                        f"{_x(run['ratio_over_numpy'][name])} | "
                        f"{_x(run['ratio_over_numpy_per_round_median'][name])} | "
+                       f"{_ms(s['min'])} | {_x(s['min'] / base_min)} | "
                        f"{run['max_abs_difference_from_numpy'][name]:.1e} |")
     out += ["", "![MLP](mlp.png)", ""]
     return out
