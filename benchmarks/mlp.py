@@ -2,7 +2,8 @@
 
 Four implementations of the same function on the same numbers:
   numpy    hand-written NumPy, the way one writes it for a homework (fused softmax-NLL gradient,
-           no gradient for the input images);
+           no gradient for the input images); numpy+dX: the same plus the input gradient, the
+           work bpkit.layers does;
   graph    bpkit's graph engine: bp.var weights, @, relu, log_softmax, indexing, bp.sum;
   layers   bpkit.layers: Linear, ReLU, LogSoftmax, NLL in a Sequential;
   torch    PyTorch on the CPU, when it is installed (autograd, float64 like the others).
@@ -30,8 +31,9 @@ def make_problem(batch, seed=0):
 
 
 # ----- hand-written NumPy ----------------------------------------------------------------------
-def numpy_step(Ws, bs, X, y):
-    """Loss and gradients (dW, db per layer) of the summed NLL, written out by hand."""
+def numpy_step(Ws, bs, X, y, input_grad=False):
+    """Loss and gradients (dW, db per layer) of the summed NLL, written out by hand.
+    ``input_grad=True`` also computes the gradient for the input X, as bpkit.layers does."""
     (W1, W2, W3), (b1, b2, b3) = Ws, bs
     h1 = X @ W1 + b1
     r1 = np.maximum(h1, 0)
@@ -49,6 +51,8 @@ def numpy_step(Ws, bs, X, y):
     dW2, db2 = r1.T @ g2, g2.sum(axis=0)
     g1 = (g2 @ W2.T) * (h1 > 0)
     dW1, db1 = X.T @ g1, g1.sum(axis=0)
+    if input_grad:
+        g1 @ W1.T  # d loss / d X: the same work Linear.backward does for the first layer
     return loss, [dW1, dW2, dW3], [db1, db2, db3]
 
 
@@ -125,7 +129,8 @@ def compare(batch, repeats=7, seed=0, use_torch=True):
     net = make_layers(Ws, bs)
     runs = {"numpy": lambda: numpy_step(Ws, bs, X, y),
             "graph": lambda: graph_step(Ws, bs, X, y),
-            "layers": lambda: layers_step(net, X, y)}
+            "layers": lambda: layers_step(net, X, y),
+            "numpy+dX": lambda: numpy_step(Ws, bs, X, y, input_grad=True)}
     torch_info = None
     if use_torch and torch_available():
         import torch

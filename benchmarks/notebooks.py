@@ -36,7 +36,9 @@ def run_one(path, timeout=300):
         last = ANSI.sub("", str(e)).strip().splitlines()[-1:] or [""]
         error = f"{type(e).__name__}: {last[0][:200]}"
     seconds = time.perf_counter() - t0
-    return {"notebook": str(path.relative_to(repo)), "repository": str(repo), "seconds": seconds,
+    here = Path(__file__).resolve().parents[1]
+    return {"notebook": str(path.relative_to(repo)),
+            "repository": "this one" if repo == here else str(repo), "seconds": seconds,
             "cells": len(nb.cells), "error": error}
 
 

@@ -118,7 +118,7 @@ def _plot_mlp(plt, mlp, out_dir):
     for ax, run in zip(axes[0], mlp):
         names = list(run["implementations"])
         ratios = [run["ratio_over_numpy"][n] for n in names]
-        ax.bar(names, ratios, color=["grey" if n == "numpy" else "C0" for n in names])
+        ax.bar(names, ratios, color=["grey" if n.startswith("numpy") else "C0" for n in names])
         ax.axhline(1.10, color="red", lw=0.8, ls="--", label="target 1.10×")
         ax.set_ylabel("time / hand-written NumPy (median)")
         ax.set_title(f"MLP 784-512-512-10, batch {run['batch']}, forward+backward")
@@ -258,8 +258,10 @@ def _mlp_section(runs):
            "`graph`: bpkit's graph engine (`bp.var`, `@`, `bp.relu`, `bp.log_softmax`, indexing, "
            "`bp.sum`, `backward()`); `layers`: `bpkit.layers` (Linear, ReLU, LogSoftmax, NLL); "
            "`numpy`: written out by hand (fused softmax − one-hot gradient, no gradient for the "
-           "input images); `torch`: PyTorch autograd on the CPU, float64. All four give the same "
-           "loss and gradients (largest difference listed).", "",
+           "input images); `numpy+dX`: the same plus the gradient for the input images, which "
+           "`bpkit.layers` computes too (each layer's backward returns it, as in Table 11.1); "
+           "`torch`: PyTorch autograd on the CPU, float64. All give the same loss and gradients "
+           "(largest difference listed).", "",
            "| batch | implementation | median | / numpy | / numpy per round | min | / numpy (min) "
            "| max abs diff |", "|---|---|---|---|---|---|---|---|"]
     for run in runs:
