@@ -71,6 +71,23 @@ def _finite(v):
     return math.isfinite(v) if type(v) is float else bool(np.isfinite(v).all())
 
 
+def _own_grad(g, value, taken):
+    """``g`` as a vertex's own ``.grad``: a float for a scalar vertex; for an array vertex a
+    float array of its shape that no other vertex (nor the caller's seed) shares.
+
+    A fresh array that the backward pass computed is used as it is; anything else (a view, an
+    array already given to another vertex, a broadcast number) is copied. Copying every
+    gradient would cost megabytes per step in a network."""
+    if type(value) is float:
+        return float(g) if isinstance(g, float) else float(np.sum(g))  # np.float64 is a float
+    fresh = (type(g) is np.ndarray and g.base is None and g.dtype == np.float64
+             and g.shape == value.shape and id(g) not in taken)
+    if not fresh:
+        g = np.array(np.broadcast_to(g, value.shape), dtype=float)
+    taken.add(id(g))
+    return g
+
+
 def _brief(v, limit=6):
     if type(v) is float:
         return f"{v:.6g}"
@@ -142,13 +159,10 @@ class Var:
         """
         order = topological_order(self)
         grads = backprop(self, seed, order)
+        taken = {id(seed)}  # arrays that already belong to someone: never store them twice
         for node in order:
             if node.requires_grad:
-                g = grads.get(id(node), 0.0)
-                if type(node.value) is not float:
-                    node.grad = np.array(np.broadcast_to(g, node.value.shape), dtype=float)
-                else:
-                    node.grad = float(g) if isinstance(g, float) else float(np.sum(g))  # np.float64 is a float
+                node.grad = _own_grad(grads.get(id(node), 0.0), node.value, taken)
         return self
 
     # ----- operators -------------------------------------------------------------------------

@@ -147,6 +147,8 @@ OPS["wsum"] = Op("wsum", "+", lambda *xs, weights: sum(w * x for w, x in zip(wei
 # ----- linear algebra and reductions -----------------------------------------------------------
 def _matmul_vjp(k):
     def vjp(g, out, a, b):
+        if a.ndim == 2 and b.ndim == 2:
+            return g @ b.T if k == 0 else a.T @ g
         a2 = a if a.ndim == 2 else a[None, :]  # a vector on the left is a row
         b2 = b if b.ndim == 2 else b[:, None]  # a vector on the right is a column
         g2 = np.reshape(g, (a2.shape[0], b2.shape[1]))
