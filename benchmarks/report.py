@@ -151,6 +151,7 @@ def markdown(results):
     lines += _machine(results)
     if results.get("scalar_dag"):
         lines += _scalar_section(results["scalar_dag"], results.get("scalar_dag_no_gc"))
+        lines += _scalar_sizes(results)
     if results.get("depth"):
         lines += _depth_section(results)
     if results.get("mlp"):
@@ -199,6 +200,26 @@ def _scalar_rows(d, title):
     if r:
         out.append(f"| bpkit / micrograd | {_x(r['build'])} | {_x(r['backward'])} | "
                    f"**{_x(r['build_plus_backward'])}** (per round {_x(r['per_round_median'])}) | | |")
+    return out
+
+
+def _scalar_sizes(results):
+    rows = [(results["scalar_dag"], results.get("scalar_dag_no_gc"))]
+    rows += [(r["on"], r["off"]) for r in results.get("scalar_dag_sizes") or []]
+    rows = [r for r in rows if r[0].get("ratio_bpkit_over_micrograd")]
+    if len(rows) < 2:
+        return []
+    out = ["bpkit / micrograd (build + backward, medians) by the size of the random DAG:", "",
+           "| ops | collector on | collector off | bpkit µs/vertex (on, off) | "
+           "micrograd µs/vertex (on, off) |", "|---|---|---|---|---|"]
+    for on, off in sorted(rows, key=lambda r: r[0]["n_ops"]):
+        def per_vertex(lib):
+            return ", ".join(f"{d['libraries'][lib]['build_plus_backward']['median'] / d['n_nodes'] * 1e6:.2f}"
+                             for d in (on, off) if d)
+        out.append(f"| {on['n_ops']:,} | {_x(on['ratio_bpkit_over_micrograd']['build_plus_backward'])} | "
+                   f"{_x(off['ratio_bpkit_over_micrograd']['build_plus_backward']) if off else '–'} | "
+                   f"{per_vertex('bpkit')} | {per_vertex('micrograd')} |")
+    out.append("")
     return out
 
 
