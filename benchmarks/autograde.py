@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import statistics
 from pathlib import Path
 
@@ -36,9 +37,12 @@ def from_grades(course):
     return found
 
 
-def collect(json_path, course):
+def collect(json_path, course, root=None):
     rows = (from_json(json_path) or []) + from_grades(course)
     if not rows:
+        def show(p):
+            return os.path.relpath(p, root) if root else str(p)
         return {"rows": [], "note": "no autograding numbers found (neither "
-                f"{json_path} nor {Path(course) / 'grades'}/*.csv with a seconds column)"}
+                f"{show(json_path)} nor {show(Path(course) / 'grades')}/*.csv with a seconds "
+                "column)"}
     return {"rows": rows}

@@ -163,7 +163,8 @@ def markdown(results):
     if results.get("targets"):
         lines += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
         for t in results["targets"]:
-            lines.append(f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |")
+            met = ("yes, " + t["only"] + " only" if t.get("only") else "yes") if t["met"] else "**no**"
+            lines.append(f"| {t['target']} | {t['measured']} | {met} |")
         lines.append("")
         for t in results["targets"]:
             if t.get("why"):
