@@ -34,6 +34,7 @@ import multiprocessing.connection
 import os
 import pwd
 import queue
+import re
 import secrets
 import shutil
 import sqlite3
@@ -106,11 +107,11 @@ class Kernel:
 
     def __init__(self, cwd: str, timeout: float, **sandbox):
         self.cwd, self.timeout, self.uid = cwd, timeout, sandbox.get("sandbox_uid")
-        self.km = SyncSandboxKernelManager(kernel_name="python3", **sandbox)
-        self.kc = None
+        self.sandbox, self.kc = sandbox, None
         self._start()
 
     def _start(self):
+        self.km = SyncSandboxKernelManager(kernel_name="python3", **self.sandbox)
         self.km.start_kernel(cwd=self.cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -447,13 +448,10 @@ def _one_line(e: BaseException) -> str:
 
 
 def _last_error(run: dict) -> str:
-    text = (run.get("error") or "") + "\n" + (run.get("log") or "")
-    for key in ("DeadKernelError", "CellTimeoutError", "NotJSONError", "JSONDecodeError",
-                "duplicate", "Kernel died", "Timeout", "Error"):
-        for line in text.splitlines():
-            if key in line:
-                return line.strip()[:300]
-    return text.strip().splitlines()[-1][:300] if text.strip() else "unknown error"
+    """The exception line of nbgrader's failure, e.g. ``DeadKernelError: Kernel died``."""
+    text = (run.get("log") or "") + "\n" + (run.get("error") or "")
+    found = re.findall(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b(?::.*)?)$", text, re.M)
+    return found[0].strip()[:300] if found else "see its log"
 
 
 def _failure(student: str, reason: str, s: dict) -> dict:
