@@ -220,15 +220,18 @@ def _assert_close(got, expected, where="result"):
                            f"{g[bad].flat[0]!r} where {e[bad].flat[0]!r} was expected")
 
 
-def compare(exercise, got, expected):
-    """Raise AssertionError (with a diagnostic) unless ``got`` matches ``expected``."""
+def compare(exercise, got, expected, args=()):
+    """Raise AssertionError (with a diagnostic) unless ``got`` matches ``expected``: the same
+    check as ``bpkit.grading.check_exercise``, here in the grader's process."""
     if exercise.compare is not None:
         return exercise.compare(got, expected)
     try:
         from bpkit.grading import assert_close
-    except ImportError:
-        assert_close = _assert_close
-    assert_close(got, expected)
+    except ImportError:  # an engine without grading.py: a plain allclose
+        return _assert_close(got, expected)
+    mistakes = exercise.mistakes(*args) if getattr(exercise, "mistakes", None) is not None else ()
+    assert_close(got, expected, getattr(exercise, "result_names", None) or exercise.function,
+                 mistakes=mistakes, inputs=args)
 
 
 # --- grading one submission (in a worker process) ------------------------------------------------
@@ -290,7 +293,7 @@ def recheck(nb_path: str, exercises, s: dict, sandbox: dict, workdir: str) -> di
                 lines = [ln for ln in out.splitlines() if ln.startswith(nonce)]
                 try:
                     got = decode(json.loads(lines[-1][len(nonce):]))
-                    compare(ex, got, expected)
+                    compare(ex, got, expected, args)
                     verdicts[ex.grade_id] = (True, "")
                 except AssertionError as e:
                     verdicts[ex.grade_id] = (False, f"{call} is wrong on fresh inputs: {e}")

@@ -134,7 +134,7 @@ TAMPERING = ["t_rebind", "t_transformer", "t_custom_exc", "t_displayhook"]
 #: tampering that isolation prevents (no effect, so nothing in-kernel to flag): must score 0
 PREVENTED = ["t_gradebook", "t_solutions"]
 #: run in CI by default for real assignments (the toy one runs every kind)
-SUBSET = ["correct", "blank", "hang_nosigint", "invalid_json", "duplicated", "t_transformer", "t_rebind"]
+SUBSET = ["correct", "blank", "duplicated", "t_rebind", "t_transformer"]
 
 
 def _strip_solution_markers(source: str) -> str:
