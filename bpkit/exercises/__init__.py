@@ -36,8 +36,13 @@ class Exercise:
     function     the name of the function the student defines
     make_inputs  rng -> tuple of arguments (plain numbers, lists or NumPy arrays)
     reference    the correct function: reference(*make_inputs(rng)) is the expected result
-    compare      (got, expected) -> None, raising AssertionError with a diagnostic message;
-                 defaults to bpkit.grading.assert_close on every returned value
+    description  one line: what the exercise asks
+    mistakes     optional: (*args) -> [(description, wrong_result), ...], the results of likely
+                 mistakes for those inputs; a student result equal to one is diagnosed by name
+                 ("it looks like you <description>")
+    result_names optional: names of the returned values, e.g. ("dx", "dy", "dz")
+    compare      optional: (got, expected) -> None, raising AssertionError with a diagnostic
+                 message; the default is bpkit.grading.assert_close with ``mistakes``
     """
 
     grade_id: str
@@ -46,6 +51,8 @@ class Exercise:
     make_inputs: Callable[[np.random.Generator], tuple]
     reference: Callable[..., Any]
     description: str = ""
+    mistakes: Optional[Callable[..., list]] = field(default=None, compare=False)
+    result_names: Any = None
     compare: Optional[Callable[[Any, Any], None]] = field(default=None, compare=False)
 
     def expected(self, rng: np.random.Generator):

@@ -1,0 +1,208 @@
+"""Checks that the notebooks' autograder cells call, with feedback that says what is wrong.
+
+``assert_close(got, expected)`` passes silently or raises ``AssertionError`` with a diagnosis:
+not answered, not a number, wrong shape, transposed, one row per example where a sum over the
+minibatch was due, sign flipped, off by a constant factor (or averaged instead of summed), or
+one of the exercise's own likely mistakes (e.g. "used the input of the sigmoid where its output
+was needed") -- followed by expected versus got and the inputs of the failing case.
+
+``call(fn, *args)`` runs a student's function so that warnings and stderr output do not fail the
+test cell (nbgrader fails a cell with any stderr output), and so that an exception or a missing
+answer becomes a readable message.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import warnings
+
+import numpy as np
+
+RTOL, ATOL = 1e-5, 1e-8
+
+
+class NotAnswered(AssertionError):
+    """The exercise still holds its placeholder."""
+
+
+def _plain(x):
+    """Vertices become their values; everything else stays."""
+    from .graph import Var
+
+    return x.value if isinstance(x, Var) else x
+
+
+def _show(a, limit=12):
+    a = np.asarray(a)
+    if a.size <= limit:
+        return np.array2string(a, precision=5, separator=", ", suppress_small=True) \
+            if a.ndim else f"{float(a):.6g}"
+    return f"array of shape {a.shape}"
+
+
+def _close(a, b, rtol=RTOL, atol=ATOL):
+    return np.shape(a) == np.shape(b) and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _inputs(inputs):
+    if inputs is None:
+        return ""
+    if isinstance(inputs, dict):
+        text = ", ".join(f"{k}={_show(v, 8)}" for k, v in inputs.items())
+    else:
+        text = ", ".join(_show(v, 8) for v in inputs)
+    return f"\n  for inputs: {text}"
+
+
+def _constant_factor(got, expected, rtol):
+    """c such that got = c * expected everywhere (expected not all zero), else None."""
+    mask = np.abs(expected) > 1e-12
+    if not mask.any() or np.any(np.abs(got[~mask]) > 1e-9):
+        return None
+    ratios = got[mask] / expected[mask]
+    c = float(np.median(ratios))
+    if abs(c) < 1e-12 or not np.allclose(ratios, c, rtol=max(rtol, 1e-6) * 10, atol=0):
+        return None
+    return c
+
+
+def _nice(c):
+    return any(np.isclose(abs(c), k) or np.isclose(abs(c), 1 / k) for k in range(2, 11))
+
+
+def diagnose(got, expected, *, rtol=RTOL, atol=ATOL, mistakes=(), batch_size=None):
+    """None if ``got`` matches ``expected``; otherwise one sentence saying what is wrong."""
+    if got is None or got is Ellipsis or got is NotImplemented:
+        return "there is no answer yet (the function returned None: did you forget `return`?)"
+    try:
+        g = np.asarray(_plain(got), dtype=float)
+    except (TypeError, ValueError):
+        return f"it should be a number or an array of numbers, but it is a {type(got).__name__}"
+    e = np.asarray(_plain(expected), dtype=float)
+    if np.isnan(g).any() and not np.isnan(e).any():
+        return ("it contains NaN (not a number): look for a division by zero, the log of a "
+                "non-positive number, or an overflow (exp of a large number is inf, and inf/inf is NaN)")
+    if np.isinf(g).any() and not np.isinf(e).any():
+        return ("it contains inf: a number overflowed (exp of a number above 709 is inf) or "
+                "something was divided by zero")
+    for description, value in mistakes:
+        if _close(g, np.asarray(_plain(value), dtype=float), rtol, atol) and not _close(g, e, rtol, atol):
+            return f"it looks like you {description}"
+    if g.shape != e.shape:
+        if g.ndim == 2 and g.shape == e.shape[::-1] and _close(g.T, e, rtol, atol):
+            return f"it is transposed: expected shape {e.shape}, got {g.shape}"
+        if g.ndim == e.ndim + 1 and _close(g.sum(axis=0), e, rtol, atol):
+            return ("it has one entry per example: the gradient of a parameter shared by the whole "
+                    f"minibatch is the sum over the examples (sum over axis 0, shape {e.shape})")
+        if g.size == e.size and _close(g.reshape(e.shape), e, rtol, atol):
+            return f"the values are right but the shape is {g.shape}; expected {e.shape}"
+        return f"it has shape {g.shape}, expected {e.shape}"
+    if _close(g, e, rtol, atol):
+        return None
+    if _close(-g, e, rtol, atol):
+        return "the sign is flipped"
+    if g.ndim == 2 and g.shape[0] == g.shape[1] and _close(g.T, e, rtol, atol):
+        return "it is transposed"
+    c = _constant_factor(g, e, rtol)
+    if c is not None and g.size == 1 and not _nice(c):
+        c = None  # any two numbers differ by some factor: name only a telling one (2, 1/2, 3, ...)
+    if c is not None:
+        if batch_size and np.isclose(c, 1 / batch_size):
+            return (f"it is {c:.4g} times the right value (1/{batch_size}): you averaged over the "
+                    "minibatch where the gradient sums over it")
+        return (f"it is {c:.4g} times the right value everywhere: look for a missing or extra "
+                "constant factor (a 2 from a square, a repeated chain-rule factor, or a gradient "
+                "counted only once for a vertex used twice)")
+    return "the value is wrong"
+
+
+def assert_close(got, expected, name="your answer", *, rtol=RTOL, atol=ATOL, mistakes=(),
+                 inputs=None, batch_size=None):
+    """Raise AssertionError with a diagnosis unless ``got`` equals ``expected`` (to rtol/atol).
+
+    ``expected`` may be a tuple/list: ``got`` must then be a sequence of the same length and
+    each entry is checked (named ``name[i]`` or by ``name`` given as a sequence of names).
+    ``mistakes`` is a sequence of ``(description, wrong_value)``: when ``got`` equals a wrong
+    value the message says "it looks like you <description>".
+    """
+    if isinstance(expected, (tuple, list)) and not np.isscalar(expected):
+        names = list(name) if isinstance(name, (tuple, list)) else \
+            [f"{name}[{i}]" for i in range(len(expected))]
+        if got is None:
+            raise NotAnswered(f"{', '.join(names)}: there is no answer yet (None was returned)")
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            raise AssertionError(
+                f"expected {len(expected)} values ({', '.join(names)}), got "
+                f"{len(got) if isinstance(got, (tuple, list)) else 'a single ' + type(got).__name__}"
+                f"{_inputs(inputs)}")
+        by_position = {}
+        for description, values in mistakes:
+            for i, v in enumerate(values):
+                by_position.setdefault(i, []).append((description, v))
+        for i, (gi, ei) in enumerate(zip(got, expected)):
+            assert_close(gi, ei, names[i], rtol=rtol, atol=atol, mistakes=by_position.get(i, ()),
+                         inputs=inputs, batch_size=batch_size)
+        return
+    problem = diagnose(got, expected, rtol=rtol, atol=atol, mistakes=mistakes, batch_size=batch_size)
+    if problem is None:
+        return
+    cls = NotAnswered if problem.startswith("there is no answer") else AssertionError
+    detail = ""
+    try:
+        detail = f"\n  expected: {_show(_plain(expected))}\n  got:      {_show(_plain(got))}"
+    except (TypeError, ValueError):
+        pass
+    raise cls(f"{name}: {problem}.{detail}{_inputs(inputs)}")
+
+
+def call(fn, *args, **kwargs):
+    """Call a student's function on copies of the arguments.
+
+    Warnings and anything written to stderr are kept away from the cell's output (nbgrader would
+    otherwise fail an honest answer); an exception becomes an AssertionError that names the
+    function and the inputs; ``NotImplementedError`` means the exercise is not answered yet.
+    """
+    name = getattr(fn, "__name__", "your function")
+    if not callable(fn):
+        raise AssertionError(f"{name} should be a function, but it is a {type(fn).__name__}")
+    args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+    err = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(err), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise NotAnswered(f"{name} is not written yet: replace `raise NotImplementedError()` "
+                          "with your code") from None
+    except AssertionError:
+        raise
+    except Exception as e:  # noqa: BLE001  (any error of the student's code is reported, not hidden)
+        shown = ", ".join(_show(a, 8) for a in args)
+        raise AssertionError(f"{name}({shown}) raised {type(e).__name__}: {e}") from e
+
+
+def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False):
+    """Check a student's function against the exercise registry on fresh inputs.
+
+    ``seeds``: the random generators' seeds (visible tests use fixed ones). With
+    ``hidden=True`` the seeds are drawn fresh every time, so a hard-coded answer fails.
+    """
+    from .exercises import for_assignment
+
+    name = getattr(fn, "__name__", None)
+    matches = [ex for ex in for_assignment(assignment) if ex.function == name]
+    if not matches:
+        raise AssertionError(f"no exercise of {assignment} expects a function called {name!r}: "
+                             "keep the function's name as given")
+    ex = matches[0]
+    if hidden:
+        seeds = np.random.SeedSequence().generate_state(3)
+    for seed in seeds:
+        args, expected = ex.expected(np.random.default_rng(int(seed)))
+        got = call(fn, *args)
+        if ex.compare is not None:
+            ex.compare(got, expected)
+        else:
+            mistakes = ex.mistakes(*args) if ex.mistakes is not None else ()
+            assert_close(got, expected, ex.result_names or name, mistakes=mistakes, inputs=args)

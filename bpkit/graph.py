@@ -1,0 +1,465 @@
+"""Computational graphs built by running ordinary Python, and the forward and backward passes.
+
+Write the function as usual, on ``bpkit.var`` values::
+
+    x, y = var(0.0, name="x"), var(1.0, name="y")
+    d = 1 / (y + math.e ** -x)      # every operation adds one vertex to the graph
+    d.backward()                    # p^j = sum_i p^i J^{j->i}, in reverse topological order
+    x.grad, y.grad                  # (0.25, -0.25)
+
+Vertices are :class:`Var` objects. A vertex remembers its op and its parents *in argument
+order*, so ``x * x`` has two edges from ``x`` (the multiplicity a path count needs).
+Scalars are plain Python floats, everything else a float NumPy array.
+
+Rules worth knowing
+  * ``out.backward()`` recomputes every gradient from zero, so calling it twice gives the same
+    ``.grad`` (it never doubles). ``.grad`` of a vertex is d out / d vertex, the same shape as
+    ``.value``; ``.grad`` of numbers you typed in (constants) stays ``None``.
+  * Nothing here recurses over the graph: a chain of a million vertices is fine.
+  * The first vertex whose value becomes NaN or inf (while its inputs are finite) raises a
+    :class:`NonFiniteWarning` that names it, its op and its inputs.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .ops import OPS
+
+
+class GraphError(ValueError):
+    """A graph that cannot be built or used: a cycle, an unknown name, a missing seed."""
+
+
+class ShapeError(GraphError):
+    """Operands whose shapes do not fit the op."""
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """A vertex's value became NaN or infinite."""
+
+
+def _as_value(v, what="value"):
+    """A Python float for scalars, a float64 array for anything else."""
+    if isinstance(v, Var):
+        raise TypeError(f"{what} must be a number or an array, not a graph vertex ({v!r})")
+    if isinstance(v, (bool, np.bool_)):
+        return float(v)
+    if isinstance(v, numbers.Real):
+        return float(v)
+    try:
+        a = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a number or an array of numbers, got {v!r}") from None
+    return float(a) if a.ndim == 0 else a
+
+
+def _tidy(v):
+    if type(v) is float:
+        return v
+    if isinstance(v, np.ndarray):
+        if v.ndim == 0:
+            return float(v)
+        return v if v.dtype == np.float64 else v.astype(float)
+    return float(v)
+
+
+def _finite(v):
+    return math.isfinite(v) if type(v) is float else bool(np.isfinite(v).all())
+
+
+def _brief(v, limit=6):
+    if type(v) is float:
+        return f"{v:.6g}"
+    if v.size <= limit:
+        return np.array2string(v, precision=4, separator=", ")
+    return f"array of shape {v.shape}"
+
+
+class Var:
+    """A vertex of a computational graph: its value, its op, its parents, and after
+    ``backward()`` its gradient."""
+
+    __slots__ = ("value", "grad", "name", "op", "parents", "attrs", "requires_grad")
+    __array_ufunc__ = None  # NumPy arrays on the left hand their operators over to Var
+
+    def __init__(self, value, name=None, *, requires_grad=True):
+        self.value = _as_value(value)
+        self.grad = None
+        self.name = name
+        self.op = None  # None for a leaf
+        self.parents = ()
+        self.attrs = None
+        self.requires_grad = requires_grad
+
+    # ----- description -------------------------------------------------------------------
+    @property
+    def shape(self):
+        return np.shape(self.value)
+
+    @property
+    def is_leaf(self):
+        return self.op is None
+
+    @property
+    def is_constant(self):
+        return self.op is None and not self.requires_grad
+
+    def named(self, name):
+        """Give this vertex a name (for drawings and errors) and return it."""
+        self.name = name
+        return self
+
+    def label(self):
+        """Its name, or for unnamed vertices the op (or the constant's value)."""
+        if self.name is not None:
+            return str(self.name)
+        if self.op is None:
+            return _brief(self.value) if self.is_constant else "leaf"
+        return self.op
+
+    def __repr__(self):
+        parts = [f"name={self.name!r}"] if self.name is not None else []
+        parts.append("leaf" if self.op is None else f"op={self.op!r}")
+        parts.append(f"value={_brief(self.value)}")
+        if self.grad is not None:
+            parts.append(f"grad={_brief(self.grad)}")
+        return f"Var({', '.join(parts)})"
+
+    def graph(self):
+        """The graph that computes this vertex (see :class:`Graph`)."""
+        return Graph(self)
+
+    # ----- backward ------------------------------------------------------------------------
+    def backward(self, seed=None):
+        """Fill ``.grad`` of every vertex this one depends on with d self / d vertex.
+
+        ``seed`` is d L / d self for a non-scalar output (same shape as ``.value``); a scalar
+        output needs none (the seed is 1). Gradients are recomputed from zero on every call.
+        """
+        order = topological_order(self)
+        grads = backprop(self, seed, order)
+        for node in order:
+            if node.requires_grad:
+                g = grads.get(id(node), 0.0)
+                node.grad = float(np.sum(g)) if type(node.value) is float else \
+                    np.array(np.broadcast_to(g, node.value.shape), dtype=float)
+        return self
+
+    # ----- operators -------------------------------------------------------------------------
+    def __add__(self, other):
+        return apply("add", self, other)
+
+    def __radd__(self, other):
+        return apply("add", other, self)
+
+    def __sub__(self, other):
+        return apply("sub", self, other)
+
+    def __rsub__(self, other):
+        return apply("sub", other, self)
+
+    def __mul__(self, other):
+        return apply("mul", self, other)
+
+    def __rmul__(self, other):
+        return apply("mul", other, self)
+
+    def __truediv__(self, other):
+        return apply("div", self, other)
+
+    def __rtruediv__(self, other):
+        return apply("div", other, self)
+
+    def __neg__(self):
+        return apply("neg", self)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        if not isinstance(exponent, numbers.Real):
+            raise TypeError(f"x ** n needs a number n, got {type(exponent).__name__}; "
+                            "for a vertex y as exponent write exp(y * log(x))")
+        return apply("pow", self, exponent=float(exponent))
+
+    def __rpow__(self, base):
+        if not isinstance(base, numbers.Real) or base <= 0:
+            raise TypeError(f"c ** x needs a positive number c, got {base!r}")
+        return apply("rpow", self, base=float(base))
+
+    def __matmul__(self, other):
+        return apply("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return apply("matmul", other, self)
+
+    def __getitem__(self, index):
+        if isinstance(index, Var):
+            raise TypeError("index with numbers or integer arrays, not with a graph vertex")
+        return apply("getitem", self, index=index)
+
+    @property
+    def T(self):
+        return apply("transpose", self)
+
+    def _no_compare(self, other):
+        raise TypeError(
+            "comparing graph vertices is not differentiable: write bpkit.maximum(a, b) instead "
+            "of max(a, b), bpkit.relu(a) instead of max(a, 0), or compare a.value")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _no_compare
+
+
+def var(value, name=None):
+    """A leaf of the graph: an input or a parameter whose gradient you want."""
+    return Var(value, name)
+
+
+def constant(value):
+    """A leaf that needs no gradient (numbers typed into an expression become these)."""
+    return Var(value, requires_grad=False)
+
+
+def _describe(parents):
+    return ", ".join(f"{p.label()} (shape {p.shape})" for p in parents)
+
+
+def apply(op_name, *args, name=None, **attrs):
+    """Add one vertex that applies ``OPS[op_name]`` to ``args`` (vertices, numbers or arrays)."""
+    op = OPS[op_name]
+    if op.arity is not None and len(args) != op.arity:
+        raise TypeError(f"{op_name} takes {op.arity} argument(s), got {len(args)}")
+    parents = tuple(a if isinstance(a, Var) else Var(a, requires_grad=False) for a in args)
+    try:
+        value = op.forward(*[p.value for p in parents], **attrs)
+    except (ValueError, IndexError, TypeError) as e:
+        raise ShapeError(f"{op_name} of {_describe(parents)}: {e}") from None
+    node = Var.__new__(Var)
+    node.value = _tidy(value)
+    node.grad = None
+    node.name = name
+    node.op = op_name
+    node.parents = parents
+    node.attrs = attrs or None
+    node.requires_grad = any(p.requires_grad for p in parents)
+    if not _finite(node.value) and all(_finite(p.value) for p in parents):
+        inputs = "; ".join(f"{p.label()} = {_brief(p.value)}" for p in parents)
+        warnings.warn(f"{node.label()} ({op_name} of {inputs}) is {_brief(node.value)}: "
+                      f"the first non-finite value in this graph", NonFiniteWarning, stacklevel=3)
+    return node
+
+
+def _unary(op_name, doc_name):
+    def f(a, name=None):
+        return apply(op_name, a, name=name)
+    f.__name__ = doc_name
+    f.__doc__ = OPS[op_name].doc
+    return f
+
+
+exp = _unary("exp", "exp")
+log = _unary("log", "log")
+sqrt = _unary("sqrt", "sqrt")
+sin = _unary("sin", "sin")
+cos = _unary("cos", "cos")
+tanh = _unary("tanh", "tanh")
+sigmoid = _unary("sigmoid", "sigmoid")
+relu = _unary("relu", "relu")
+log_softmax = _unary("log_softmax", "log_softmax")
+transpose = _unary("transpose", "transpose")
+
+
+def maximum(a, b, name=None):
+    return apply("maximum", a, b, name=name)
+
+
+def sum(a, axis=None, name=None):  # noqa: A001  (bpkit.sum, like np.sum)
+    return apply("sum", a, name=name, axis=axis)
+
+
+def prod(*xs, name=None):
+    """One vertex computing x1 * x2 * ... * xn (the book's y(5) = y(1) y(2) y(3))."""
+    return apply("prod", *xs, name=name)
+
+
+def wsum(xs, weights, name=None):
+    """One vertex computing w1 x1 + ... + wn xn, the weights sitting on the edges."""
+    if len(xs) != len(weights):
+        raise TypeError(f"wsum got {len(xs)} inputs but {len(weights)} weights")
+    return apply("wsum", *xs, name=name, weights=tuple(float(w) for w in weights))
+
+
+maximum.__doc__ = OPS["maximum"].doc
+sum.__doc__ = OPS["sum"].doc
+log_softmax.__doc__ = OPS["log_softmax"].doc
+
+
+# ----- traversal and the two passes ------------------------------------------------------------
+def topological_order(output):
+    """Every vertex ``output`` depends on, parents before children (iterative depth-first search)."""
+    order, seen = [], set()
+    stack = [(output, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for p in reversed(node.parents):
+            if id(p) not in seen:
+                stack.append((p, False))
+    return order
+
+
+def vjp(node, k, g):
+    """g J^{k->node}: the gradient ``g`` of ``node`` carried back along the edge from parent k."""
+    values = [p.value for p in node.parents]
+    return OPS[node.op].vjp(k)(g, node.value, *values, **(node.attrs or {}))
+
+
+def backprop(output, seed=None, order=None):
+    """The backward pass. Returns {id(vertex): d(seed . output)/d vertex} without touching ``.grad``."""
+    if seed is None:
+        if type(output.value) is not float:
+            raise GraphError(
+                f"backward() on {output.label()!r} (op {output.op}, shape {output.shape}) needs a "
+                f"seed: the output is not a scalar. Pass out.backward(seed) with an array of shape "
+                f"{output.shape} (np.ones for the gradient of the sum), or reduce it with bpkit.sum.")
+        seed = 1.0
+    else:
+        seed = _as_value(seed, "seed")
+        if np.shape(seed) != output.shape:
+            raise ShapeError(f"seed of shape {np.shape(seed)} for output {output.label()!r} of "
+                             f"shape {output.shape}: they must match")
+    grads = {id(output): seed}
+    for node in reversed(order if order is not None else topological_order(output)):
+        g = grads.get(id(node))
+        if g is None or node.op is None:
+            continue
+        op = OPS[node.op]
+        values = [p.value for p in node.parents]
+        attrs = node.attrs or {}
+        for k, parent in enumerate(node.parents):
+            if parent.requires_grad:
+                contribution = op.vjp(k)(g, node.value, *values, **attrs)
+                prev = grads.get(id(parent))
+                grads[id(parent)] = contribution if prev is None else prev + contribution
+    return grads
+
+
+class Graph:
+    """The graph of one output: its vertices in topological order, leaves, and edges.
+
+    ``edges`` lists ``(parent, child, k)`` for the k-th argument of ``child``; a vertex used
+    twice by the same op gives two edges. ``graph["y(4)"]`` finds a vertex by name.
+    """
+
+    def __init__(self, output):
+        if not isinstance(output, Var):
+            raise TypeError(f"Graph needs a bpkit vertex as output, got {type(output).__name__}")
+        self.output = output
+        self.nodes = topological_order(output)
+        self.edges = [(p, n, k) for n in self.nodes for k, p in enumerate(n.parents)]
+        self.children = {id(n): [] for n in self.nodes}
+        for p, n, k in self.edges:
+            self.children[id(p)].append((n, k))
+
+    @property
+    def leaves(self):
+        return [n for n in self.nodes if n.op is None]
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def __iter__(self):
+        return iter(self.nodes)
+
+    def __contains__(self, node):
+        return id(node) in self.children
+
+    def __getitem__(self, name):
+        found = [n for n in self.nodes if n.name == name]
+        if len(found) == 1:
+            return found[0]
+        names = [n.name for n in self.nodes if n.name is not None]
+        if not found:
+            raise KeyError(f"no vertex named {name!r}; named vertices: {', '.join(map(str, names))}")
+        raise KeyError(f"{len(found)} vertices are named {name!r}; give them different names")
+
+    def __repr__(self):
+        return (f"Graph({len(self.nodes)} vertices, {len(self.edges)} edges, "
+                f"{len(self.leaves)} leaves, output {self.output.label()!r})")
+
+    def forward(self):
+        """Recompute every value from the leaves, in topological order (after changing a leaf)."""
+        for node in self.nodes:
+            if node.op is None:
+                node.value = _as_value(node.value)
+            else:
+                values = [p.value for p in node.parents]
+                node.value = _tidy(OPS[node.op].forward(*values, **(node.attrs or {})))
+        return self.output.value
+
+    def backward(self, seed=None):
+        self.output.backward(seed)
+        return self
+
+    def draw(self, **options):
+        """A Graphviz drawing of this graph (see :func:`bpkit.drawing.render`)."""
+        from .drawing import render
+        return render(self, **options)
+
+    @classmethod
+    def define(cls, leaves, nodes, output=None):
+        """Build a graph vertex by vertex, the way Collins defines one.
+
+        ``leaves``: {name: value}. ``nodes``: {name: (op, [parent names])} or
+        {name: (op, [parent names], {attrs})}, in any order; ops are names from
+        :data:`bpkit.ops.OPS`. ``output`` defaults to the one vertex nothing depends on.
+        """
+        built = {name: var(value, name) for name, value in leaves.items()}
+        spec = {}
+        for name, entry in nodes.items():
+            if name in built:
+                raise GraphError(f"{name!r} is both a leaf and a computed vertex")
+            op, parents, *rest = entry
+            if op not in OPS:
+                raise GraphError(f"vertex {name!r}: unknown op {op!r}; known: {', '.join(OPS)}")
+            for p in parents:
+                if p not in leaves and p not in nodes:
+                    raise GraphError(f"vertex {name!r}: unknown parent {p!r}")
+            spec[name] = (op, list(parents), rest[0] if rest else {})
+        waiting = {name: {p for p in parents if p in spec} for name, (_, parents, _) in spec.items()}
+        while waiting:
+            ready = [name for name, deps in waiting.items() if not deps]
+            if not ready:
+                raise GraphError(f"the graph has a cycle: {' -> '.join(_find_cycle(waiting))}")
+            for name in ready:
+                op, parents, attrs = spec[name]
+                built[name] = apply(op, *[built[p] for p in parents], name=name, **attrs)
+                del waiting[name]
+            for deps in waiting.values():
+                deps.difference_update(ready)
+        used = {p for _, parents, _ in spec.values() for p in parents}
+        if output is None:
+            sinks = [name for name in spec if name not in used]
+            if len(sinks) != 1:
+                raise GraphError(f"name the output: the vertices nothing depends on are {sinks}")
+            output = sinks[0]
+        return cls(built[output])
+
+
+def _find_cycle(waiting):
+    """Follow unmet dependencies until a vertex repeats: that loop is a cycle."""
+    node, path = next(iter(waiting)), []
+    while node not in path:
+        path.append(node)
+        node = sorted(waiting[node])[0]
+    return path[path.index(node):] + [node]

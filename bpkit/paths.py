@@ -1,0 +1,206 @@
+"""Derivatives as sums over paths, and the dynamic programs that avoid the sum.
+
+Pathwise aggregation (Collins' theorem; lemma 11.3.1 of the book):
+
+    d y(t) / d y(s)  =  sum over paths P from s to t of  prod over edges (i, j) in P of  z(i, j)
+
+where z(i, j) is the local derivative of the edge (a Jacobian J^{i->j} for vector vertices,
+multiplied in path order: the last edge on the left). Summing over paths costs time
+proportional to the number of paths, which grows exponentially with depth; the dynamic
+programs below visit every edge once.
+
+An *edge* is ``(parent, child, k)``: ``parent`` is the k-th argument of ``child``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import Graph, GraphError, Var, vjp
+
+
+def _graph(g):
+    return g if isinstance(g, Graph) else Graph(g)
+
+
+def _size(node):
+    return 1 if type(node.value) is float else node.value.size
+
+
+def edge_jacobian(edge):
+    """The local derivative z(i, j) of an edge: a float for two scalars, else the
+    d(child) x d(parent) Jacobian (arrays flattened), one vector-Jacobian product per row."""
+    parent, child, k = edge
+    if type(parent.value) is float and type(child.value) is float:
+        return float(vjp(child, k, 1.0))
+    rows = []
+    for i in range(_size(child)):
+        e = np.zeros(_size(child))
+        e[i] = 1.0
+        seed = e[0] if type(child.value) is float else e.reshape(child.value.shape)
+        rows.append(np.ravel(vjp(child, k, seed)))
+    return np.array(rows)
+
+
+def _times(a, b):
+    """a · b for local derivatives: floats multiply, Jacobians compose (a after b)."""
+    if type(a) is float and type(b) is float:
+        return a * b
+    return np.atleast_2d(a) @ np.atleast_2d(b)
+
+
+def _identity(node):
+    return 1.0 if type(node.value) is float else np.eye(_size(node))
+
+
+def paths(graph, source, target):
+    """Every path from ``source`` to ``target``, lazily, as tuples of edges.
+
+    Depth-first, in argument order, so the order is the same every time. Only edges that can
+    still reach ``target`` are followed, so each path is found without dead ends.
+    """
+    g = _graph(graph)
+    _check_in(g, source, target)
+    reaches = _ancestors(g, target)
+    if id(source) not in reaches:
+        return
+    stack = [(source, ())]
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            yield path
+            continue
+        for child, k in reversed(g.children[id(node)]):
+            if id(child) in reaches:
+                stack.append((child, path + ((node, child, k),)))
+
+
+def path_product(path):
+    """The product of the local derivatives along one path (last edge on the left)."""
+    product = None
+    for edge in path:
+        z = edge_jacobian(edge)
+        product = z if product is None else _times(z, product)
+    return product
+
+
+def path_sum(graph, source, target):
+    """d target / d source as a sum over all paths: exponential time, on purpose."""
+    g = _graph(graph)
+    total = None
+    for path in paths(g, source, target):
+        p = path_product(path)
+        total = p if total is None else total + p
+    if total is None:
+        return _zero(source, target)
+    return total
+
+
+def dp_backward(graph, target=None):
+    """S(i, t) = d y(t) / d y(i) for every vertex i, by dynamic programming backwards from t.
+
+    S(t, t) = 1 and S(i, t) = sum over edges (i, j) of S(j, t) z(i, j), visiting vertices in
+    reverse topological order: every edge is used once. Returns {vertex: S} keyed by the
+    vertex objects' ids via :class:`PerVertex`.
+    """
+    g = _graph(graph)
+    target = g.output if target is None else target
+    _check_in(g, target, target)
+    S = PerVertex()
+    S[target] = _identity(target)
+    for node in reversed(g.nodes):
+        if node not in S:
+            continue
+        for k, parent in enumerate(node.parents):
+            term = _times(S[node], edge_jacobian((parent, node, k)))
+            S[parent] = term if parent not in S else S[parent] + term
+    return S
+
+
+def dp_forward(graph, source):
+    """T(j) = d y(j) / d y(s) for every vertex j, by dynamic programming forwards from s
+    (forward-mode differentiation, chapter exercise 14)."""
+    g = _graph(graph)
+    _check_in(g, source, source)
+    T = PerVertex()
+    T[source] = _identity(source)
+    for node in g.nodes:
+        for k, parent in enumerate(node.parents):
+            if parent in T:
+                term = _times(edge_jacobian((parent, node, k)), T[parent])
+                T[node] = term if node not in T else T[node] + term
+    return T
+
+
+def count_paths(graph, source, target):
+    """The number of paths from ``source`` to ``target``, without listing them
+    (the same dynamic program with every local derivative replaced by 1)."""
+    g = _graph(graph)
+    _check_in(g, source, target)
+    count = {id(source): 1}
+    for node in g.nodes:
+        for parent in node.parents:
+            count[id(node)] = count.get(id(node), 0) + count.get(id(parent), 0)
+    return count.get(id(target), 0)
+
+
+def all_pairs(graph):
+    """S(i, j) = d y(j) / d y(i) for every pair of scalar vertices (chapter exercise 15).
+
+    Returns ``(nodes, S)`` with ``S[a, b]`` the derivative of ``nodes[b]`` with respect to
+    ``nodes[a]`` (0 where no path exists; 1 on the diagonal). One forward dynamic program per
+    vertex: O(n m) time in all.
+    """
+    g = _graph(graph)
+    if any(type(n.value) is not float for n in g.nodes):
+        raise GraphError("all_pairs works on scalar graphs; use dp_forward for vector vertices")
+    n = len(g.nodes)
+    S = np.zeros((n, n))
+    for a, source in enumerate(g.nodes):
+        T = dp_forward(g, source)
+        for b, node in enumerate(g.nodes):
+            if node in T:
+                S[a, b] = T[node]
+    return g.nodes, S
+
+
+class PerVertex(dict):
+    """A dict keyed by vertices (by identity), so results read ``S[x]``."""
+
+    def __setitem__(self, node, value):
+        super().__setitem__(id(node), (node, value))
+
+    def __getitem__(self, node):
+        return super().__getitem__(id(node))[1]
+
+    def __contains__(self, node):
+        return super().__contains__(id(node))
+
+    def items(self):
+        return [(n, v) for n, v in super().values()]
+
+    def by_name(self):
+        """{name: value} for the named vertices."""
+        return {n.name: v for n, v in super().values() if n.name is not None}
+
+
+def _zero(source, target):
+    if type(source.value) is float and type(target.value) is float:
+        return 0.0
+    return np.zeros((_size(target), _size(source)))
+
+
+def _ancestors(g, target):
+    """Ids of the vertices from which ``target`` can be reached (``target`` included)."""
+    found = {id(target)}
+    for node in reversed(g.nodes):
+        if id(node) in found:
+            found.update(id(p) for p in node.parents)
+    return found
+
+
+def _check_in(g, *nodes):
+    for node in nodes:
+        if not isinstance(node, Var):
+            raise TypeError(f"expected a bpkit vertex, got {type(node).__name__}")
+        if node not in g:
+            raise GraphError(f"{node.label()!r} is not a vertex of this graph ({g!r})")

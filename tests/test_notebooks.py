@@ -1,0 +1,166 @@
+"""The course notebooks: they run, they grade, and notebooks/ is what nbgrader makes of solutions/.
+
+For each of the five assignments:
+  * solutions/ is committed with outputs cleared, and runs top to bottom without an error;
+  * every graded test cell passes on the solution and fails on the blank student version with
+    the exercise's own message ("... is not written yet");
+  * notebooks/ equals a fresh ``nbgrader generate_assignment`` of solutions/ (no drift);
+  * ``nbgrader validate`` passes on the source;
+  * the exercise registry (bpkit.exercises) agrees with the notebook's test cells.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from bpkit.exercises import MODULES, for_assignment
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = list(MODULES)
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+
+pytestmark = pytest.mark.slow
+
+
+def source_path(name):
+    return ROOT / "solutions" / name / f"{name}.ipynb"
+
+
+def student_path(name):
+    return ROOT / "notebooks" / name / f"{name}.ipynb"
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def graded_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")
+            and not nbgrader_meta(c).get("solution")]
+
+
+def run(path, workdir):
+    """Execute a copy of the notebook in ``workdir``; errors are kept in the outputs."""
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    return nb, time.perf_counter() - start
+
+
+def errors(cell):
+    return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Each notebook executed once, solution and student version, shared by the tests below."""
+    cache = {}
+
+    def get(name, version):
+        if (name, version) not in cache:
+            path = source_path(name) if version == "solution" else student_path(name)
+            assert path.exists(), f"{path.relative_to(ROOT)} is missing"
+            work = tmp_path_factory.mktemp(f"{version}-{name}")
+            cache[name, version] = run(path, work)
+        return cache[name, version]
+
+    return get
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_source_is_committed_with_outputs_cleared(name):
+    nb = nbformat.read(source_path(name), as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    assert not dirty, f"{name}: cells {dirty} have outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_solution_runs_top_to_bottom(name, executed):
+    nb, seconds = executed(name, "solution")
+    failed = [(i, e["ename"], e["evalue"]) for i, c in enumerate(nb.cells) for e in errors(c)]
+    assert not failed, f"{name}: cells raised errors: {failed}"
+    print(f"{name}: executed in {seconds:.1f} s")
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_graded_cells_pass_on_solution_and_fail_on_blank(name, executed):
+    solved, _ = executed(name, "solution")
+    blank, _ = executed(name, "student")
+    solved_tests, blank_tests = graded_cells(solved), graded_cells(blank)
+    assert len(solved_tests) >= 3, f"{name} has {len(solved_tests)} graded test cells; at least 3 wanted"
+    assert [nbgrader_meta(c)["grade_id"] for c in solved_tests] == \
+        [nbgrader_meta(c)["grade_id"] for c in blank_tests]
+    for cell in solved_tests:
+        assert not errors(cell), f"{name}/{nbgrader_meta(cell)['grade_id']} fails on the solution: " \
+                                 f"{errors(cell)[0]['evalue']}"
+    for cell in blank_tests:
+        grade_id = nbgrader_meta(cell)["grade_id"]
+        found = errors(cell)
+        assert found, f"{name}/{grade_id} passes on the blank student version"
+        assert found[0]["ename"] == "NotAnswered", \
+            f"{name}/{grade_id} fails on the blank version with {found[0]['ename']}: " \
+            f"{found[0]['evalue']} (expected the exercise's own 'not written yet' message)"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_hidden_tests_and_registry_match_the_notebook(name):
+    nb = nbformat.read(source_path(name), as_version=4)
+    cells = graded_cells(nb)
+    for cell in cells:
+        assert "### BEGIN HIDDEN TESTS" in cell.source, \
+            f"{name}/{nbgrader_meta(cell)['grade_id']} has no hidden tests"
+        assert nbgrader_meta(cell).get("locked"), f"{nbgrader_meta(cell)['grade_id']} is not locked"
+    in_notebook = [(nbgrader_meta(c)["grade_id"], float(nbgrader_meta(c)["points"])) for c in cells]
+    in_registry = [(ex.grade_id, float(ex.points)) for ex in for_assignment(name)]
+    assert in_notebook == in_registry, "bpkit.exercises and the notebook's test cells disagree"
+    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+    assert len(ids) == len(set(ids)), f"{name}: duplicated grade_ids"
+
+
+def test_at_least_fifteen_exercises_in_all():
+    assert sum(len(for_assignment(name)) for name in ASSIGNMENTS) >= 15
+
+
+def normalized(path):
+    nb = nbformat.read(path, as_version=4)
+    return json.loads(nbformat.writes(nb))
+
+
+def test_notebooks_folder_is_a_fresh_nbgrader_release(tmp_path):
+    """notebooks/ is never edited by hand: regenerate it and compare."""
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    for name in ASSIGNMENTS:
+        done = subprocess.run(NBGRADER + ["generate_assignment", name, "--force"], cwd=course,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, f"generate_assignment {name} failed:\n{done.stdout}\n{done.stderr}"
+    for name in ASSIGNMENTS:
+        fresh = course / "notebooks" / name / f"{name}.ipynb"
+        assert normalized(fresh) == normalized(student_path(name)), (
+            f"notebooks/{name} differs from a fresh nbgrader release of solutions/{name}: run "
+            f"`.venv/bin/nbgrader generate_assignment {name} --force` from the repo root")
+    released = sorted(p.relative_to(course / "notebooks") for p in (course / "notebooks").rglob("*")
+                      if p.is_file())
+    committed = sorted(p.relative_to(ROOT / "notebooks") for p in (ROOT / "notebooks").rglob("*")
+                       if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+    assert released == committed, "notebooks/ holds files nbgrader does not make (or misses some)"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_nbgrader_validate_passes_on_the_source(name, tmp_path):
+    shutil.copy(source_path(name), tmp_path / f"{name}.ipynb")
+    done = subprocess.run(NBGRADER + ["validate", f"{name}.ipynb"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "Success!" in done.stdout, done.stdout + done.stderr
