@@ -66,6 +66,7 @@ class _Sandboxed(LoggingConfigurable):
     roots = List(Unicode(), help="folders in which only `keep` stays visible").tag(config=True)
     keep = List(Unicode()).tag(config=True)
     hide = List(Unicode(), help="paths covered by an empty one").tag(config=True)
+    audit = Unicode("", help="file the kernel's audit hook reports to").tag(config=True)
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -74,6 +75,8 @@ class _Sandboxed(LoggingConfigurable):
                 "--home", home, "--conn", self.connection_file]
         if self.sandbox_uid is not None:
             wrap += ["--uid", str(self.sandbox_uid)]
+        if self.audit:
+            wrap += ["--audit", self.audit]
         for flag, paths in (("--root", self.roots), ("--keep", self.keep), ("--hide", self.hide)):
             for path in paths:
                 wrap += [flag, path]
@@ -328,6 +331,7 @@ def _nbgrader_config(s: dict, sandbox_root: str, uid, home: str) -> Config:
     c.SandboxKernelManager.roots = s["roots"]
     c.SandboxKernelManager.keep = s["keep"]
     c.SandboxKernelManager.hide = s["hide"]
+    c.SandboxKernelManager.audit = os.path.join(sandbox_root, "audit.log")
     return c
 
 
@@ -394,7 +398,8 @@ def grade_submission(s: dict, student: str, uid) -> dict:
         # 2. the re-check, per notebook, from the notebook nbgrader ran (or the raw submission)
         exercises = load_exercises(s["exercises"], asg)
         sandbox = dict(sandbox_uid=uid, memory_limit=s["memory"], sandbox_home=os.path.join(box, "home-recheck"),
-                       roots=s["roots"], keep=s["keep"], hide=s["hide"] + s["hide_recheck"])
+                       roots=s["roots"], keep=s["keep"], hide=s["hide"] + s["hide_recheck"],
+                       audit=os.path.join(box, "audit.log"))
         failed = None
         for nb_name in s["notebooks"]:
             mine_ex = [e for e in exercises if s["exercise_notebook"][e.grade_id] == nb_name]
@@ -422,6 +427,12 @@ def grade_submission(s: dict, student: str, uid) -> dict:
                                                           "note": "" if failed else "not graded"})
         if any(e["flag"] == "tampering" for e in result["exercises"].values()):
             result["status"] = STATUS_FLAGGED
+        attempts = _audit_report(os.path.join(box, "audit.log"))
+        if attempts:  # hidden from it anyway, so no score changes: the instructor should know
+            result["status"] = STATUS_FLAGGED
+            result["access"] = attempts[0]
+            result["reasons"].insert(0, f"suspected tampering: student code tried to open {len(attempts)} "
+                                        f"hidden path(s), e.g. {attempts[0]}")
         for gid, e in result["exercises"].items():
             if e["note"]:
                 result["reasons"].append(f"{gid}: {e['note']}")
@@ -430,6 +441,14 @@ def grade_submission(s: dict, student: str, uid) -> dict:
             kill_user(uid)
         shutil.rmtree(box, ignore_errors=True)
     return result
+
+
+def _audit_report(path: str) -> list[str]:
+    try:
+        with open(path, errors="replace") as f:
+            return list(dict.fromkeys(line.split(" ", 1)[-1].strip() for line in f if line.strip()))
+    except FileNotFoundError:
+        return []
 
 
 def _verdict(ex, passed: bool, message: str, in_kernel) -> dict:
@@ -587,7 +606,8 @@ def write_csv(path: str, s: dict, results: dict) -> None:
                "score": f"{sum(e['score'] for e in ex.values()):g}",
                "max_score": f"{sum(s['points'].values()):g}"}
         row.update({gid: f"{ex[gid]['score']:g}" if gid in ex else "" for gid in gids})
-        row["flags"] = " ".join(f"{gid}:{ex[gid]['flag']}" for gid in gids if ex.get(gid, {}).get("flag"))
+        row["flags"] = " ".join([f"{gid}:{ex[gid]['flag']}" for gid in gids if ex.get(gid, {}).get("flag")]
+                                + (["access"] if r.get("access") else []))
         row["reason"] = "; ".join(r["reasons"])
         row["seconds"] = r.get("seconds", "")
         rows[student] = row
@@ -696,7 +716,11 @@ def _prepare(args, root, config, coursedir, asg, db_url, db_file, workroot) -> d
     # what a sandboxed kernel may see: in the course folder only bpkit and the venv
     package = os.path.dirname(os.path.abspath(bpkit.__file__))
     needed = [package, sys.prefix, sys.base_prefix, os.path.abspath(release)]
-    roots = sorted({root} | {d for p in needed for d in _not_world_reachable(p)})
+    roots = {root} | {d for p in needed for d in _not_world_reachable(p)}
+    checkout = os.path.dirname(package)  # bpkit installed from a checkout (pip -e): its solutions/
+    if not package.startswith(os.path.abspath(sys.prefix) + os.sep):
+        roots.add(checkout)
+    roots = sorted(roots)
     hide = [db_file] + _git_dirs(root) + [os.path.abspath(p) for p in args.hide]
     exchange = config.Exchange.get("root", "/srv/nbgrader/exchange")  # everyone's inbound submissions
     hide += [exchange] if os.path.isdir(exchange) else []

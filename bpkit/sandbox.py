@@ -105,6 +105,8 @@ def main(argv=None) -> None:
                    help="folder inside which only the --keep paths stay visible (repeatable)")
     p.add_argument("--keep", action="append", default=[], help="path inside --root to keep (repeatable)")
     p.add_argument("--hide", action="append", default=[], help="path made invisible (repeatable)")
+    p.add_argument("--audit", help="file (root only) that the kernel's audit hook reports to "
+                                   "(CMD must be `python -m MODULE ...`)")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     a = p.parse_args(argv)
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
@@ -122,6 +124,12 @@ def main(argv=None) -> None:
     env = dict(os.environ, HOME=a.home, IPYTHONDIR=os.path.join(a.home, ".ipython"),
                MPLCONFIGDIR=os.path.join(a.home, ".mpl"), JUPYTER_RUNTIME_DIR=a.home,
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if a.audit and len(cmd) > 2 and cmd[1] == "-m":
+        fd = os.open(a.audit, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.set_inheritable(fd, True)
+        env["BPKIT_AUDIT_FD"] = str(fd)
+        env["BPKIT_AUDIT_ALLOW"] = os.path.dirname(os.path.abspath(a.audit))
+        cmd = [cmd[0], "-m", "bpkit._audit"] + cmd[1:]
     limit(a.memory)
     if root:
         os.setgroups([])

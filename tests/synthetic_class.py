@@ -63,9 +63,11 @@ APPENDED = {
         numpy.testing.assert_allclose = lambda *a, **k: None
         try:
             import bpkit.grading as _g
-            for _n in dir(_g):
+            for _n in dir(_g):  # the module's checks, and the names the notebook imported
                 if not _n.startswith("_") and callable(getattr(_g, _n)):
                     setattr(_g, _n, lambda *a, **k: None)
+                    if _n in globals():
+                        globals()[_n] = getattr(_g, _n)
         except ImportError:
             pass
         def {f}(*args, **kwargs):
@@ -109,9 +111,12 @@ APPENDED = {
             return {wrong}
     """,
     "t_solutions": """
-        import glob, json, os, re
+        import glob, json, os, re, bpkit
         _found = None
+        _checkout = os.path.dirname(os.path.dirname(bpkit.__file__))  # an editable install's repository
         for _nb in (glob.glob("../../../source/*/*.ipynb") + glob.glob("../../../solutions/*/*.ipynb")
+                    + glob.glob(os.path.join(_checkout, "solutions", "*", "*.ipynb"))
+                    + glob.glob(os.path.join(_checkout, "tests", "fixtures", "course", "solutions", "*", "*.ipynb"))
                     + glob.glob(os.path.join({course!r}, "solutions", "*", "*.ipynb"))
                     + glob.glob(os.path.join({course!r}, "source", "*", "*.ipynb"))):
             try:
@@ -131,7 +136,8 @@ SPECIAL = ["correct", "blank", "crash_toplevel", "invalid_json", "duplicated", "
 KINDS = SPECIAL + list(APPENDED)
 #: kinds whose in-kernel test is fooled: the re-check must score 0 and flag them
 TAMPERING = ["t_rebind", "t_transformer", "t_custom_exc", "t_displayhook"]
-#: tampering that isolation prevents (no effect, so nothing in-kernel to flag): must score 0
+#: tampering that isolation prevents (the files are not there): must score 0, flagged "access"
+#: by the kernel's audit hook
 PREVENTED = ["t_gradebook", "t_solutions"]
 #: run in CI by default for real assignments (the toy one runs every kind)
 SUBSET = ["correct", "blank", "duplicated", "t_rebind", "t_transformer"]
@@ -215,7 +221,8 @@ def make_class(course: str, assignment: str, exercises, kinds, mistakes=None) ->
 
 
 def expected(kind: str, exercises, mistakes_expected=None):
-    """-> ({grade_id: score}, status) that bpkit-grade must give a submission of this kind."""
+    """-> ({grade_id: score}, status) that bpkit-grade must give a submission of this kind
+    (status: ok, failed, or flagged; flagged ones are in TAMPERING or PREVENTED)."""
     full = {e.grade_id: float(e.points) for e in exercises}
     last = exercises[-1].grade_id
     if kind in ("correct", "warning", "duplicated"):
@@ -225,4 +232,4 @@ def expected(kind: str, exercises, mistakes_expected=None):
     if mistakes_expected and kind in mistakes_expected:
         return {**full, **mistakes_expected[kind]}, "ok"
     scores = {**full, last: 0.0}
-    return scores, ("flagged" if kind in TAMPERING else "ok")
+    return scores, ("flagged" if kind in TAMPERING + PREVENTED else "ok")

@@ -104,8 +104,9 @@ def test_tampering_is_flagged_and_only_tampering(graded):
         row = graded["rows"][kind]
         if row["status"] != status:
             wrong.append(f"{kind}: status {row['status']!r}, expected {status!r} (reason: {row['reason']})")
-        if status == "flagged" and "tampering" not in row["flags"]:
-            wrong.append(f"{kind}: no tampering flag (flags: {row['flags']!r})")
+        flag = "tampering" if kind in sc.TAMPERING else "access"
+        if status == "flagged" and flag not in row["flags"]:
+            wrong.append(f"{kind}: no {flag!r} flag (flags: {row['flags']!r}, reason: {row['reason']})")
         if status == "ok" and row["flags"]:
             wrong.append(f"{kind}: flagged {row['flags']!r} but should not be (reason: {row['reason']})")
         if scores[kind][1] != (status != "ok"):
