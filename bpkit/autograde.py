@@ -608,7 +608,7 @@ def write_csv(path: str, s: dict, results: dict) -> None:
         row.update({gid: f"{ex[gid]['score']:g}" if gid in ex else "" for gid in gids})
         row["flags"] = " ".join([f"{gid}:{ex[gid]['flag']}" for gid in gids if ex.get(gid, {}).get("flag")]
                                 + (["access"] if r.get("access") else []))
-        row["reason"] = "; ".join(r["reasons"])
+        row["reason"] = re.sub(r"\s*\n\s*", " / ", "; ".join(r["reasons"]))
         row["seconds"] = r.get("seconds", "")
         rows[student] = row
     os.makedirs(os.path.dirname(path), exist_ok=True)
