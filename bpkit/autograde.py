@@ -114,15 +114,18 @@ class Kernel:
         self._start()
 
     def _start(self):
+        # returns once the kernel process is launched: it boots while nbgrader runs
         self.km = SyncSandboxKernelManager(kernel_name="python3", **self.sandbox)
         self.km.start_kernel(cwd=self.cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])
         self.kc = self.km.client()
         self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
+        self.ready = False
 
     def close(self):
-        if self.kc is not None:
-            self.kc.stop_channels()
+        if self.kc is None:
+            return
+        self.kc.stop_channels()
+        self.kc = None
         try:
             self.km.shutdown_kernel(now=True)
         except Exception:  # already dead
@@ -139,6 +142,9 @@ class Kernel:
     def run(self, code: str):
         """-> (status, stdout, error): status is ok, error, timeout (interrupted), hang (ignored
         the interrupt) or died."""
+        if not self.ready:
+            self.kc.wait_for_ready(timeout=60)
+            self.ready = True
         msg_id = self.kc.execute(code, allow_stdin=False)
         deadline, interrupted, out, err = time.monotonic() + self.timeout, False, [], None
         while True:
@@ -258,14 +264,13 @@ def _is_test_cell(cell) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def recheck(nb_path: str, exercises, s: dict, sandbox: dict, workdir: str) -> dict:
-    """Run the student's cells of one notebook in a fresh sandboxed kernel, call each exercise's
-    function on fresh inputs, compare here. -> {grade_id: (passed, message)}, notes."""
+def recheck(nb_path: str, exercises, s: dict, kernel: Kernel) -> dict:
+    """Run the student's cells of one notebook in ``kernel`` (fresh, sandboxed), call each
+    exercise's function on fresh inputs, compare here. -> {grade_id: (passed, message)}, notes."""
     import nbformat
     nb = nbformat.read(nb_path, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and not _is_test_cell(c)]
     verdicts, notes, done = {}, [], []
-    kernel = Kernel(workdir, s["timeout"], **sandbox)
     try:
         for i, cell in enumerate(cells):
             status, _, _ = kernel.run(cell.source)
@@ -346,6 +351,7 @@ def grade_submission(s: dict, student: str, uid) -> dict:
               "exercises": {}, "timestamp": None, "autograded": None}
     sub = os.path.join(s["root"], "submitted", student, asg)
     box = tempfile.mkdtemp(prefix="s-", dir=s["workroot"])
+    kernels = []
     os.chmod(box, 0o711)
     own = (lambda p: os.chown(p, uid, uid)) if uid is not None else (lambda p: None)
     try:
@@ -365,6 +371,13 @@ def grade_submission(s: dict, student: str, uid) -> dict:
         for dirpath, dirs, files in os.walk(os.path.join(box, "work")):
             for p in [dirpath] + [os.path.join(dirpath, f) for f in files]:
                 own(p)
+
+        # the re-check's kernel (its own uid) boots while nbgrader runs
+        exercises = load_exercises(s["exercises"], asg)
+        sandbox = dict(sandbox_uid=None if uid is None else uid + 1, memory_limit=s["memory"],
+                       sandbox_home=os.path.join(box, "home-recheck"), roots=s["roots"], keep=s["keep"],
+                       hide=s["hide"] + s["hide_recheck"], audit=os.path.join(box, "audit.log"))
+        kernels = [Kernel(os.path.join(box, "work"), s["timeout"], **sandbox)]
 
         # 1. stock nbgrader autograde, kernel sandboxed
         config = _nbgrader_config(s, box, uid, os.path.join(box, "home-nbgrader"))
@@ -396,12 +409,8 @@ def grade_submission(s: dict, student: str, uid) -> dict:
             result["autograded"] = keep
 
         # 2. the re-check, per notebook, from the notebook nbgrader ran (or the raw submission)
-        exercises = load_exercises(s["exercises"], asg)
-        sandbox = dict(sandbox_uid=uid, memory_limit=s["memory"], sandbox_home=os.path.join(box, "home-recheck"),
-                       roots=s["roots"], keep=s["keep"], hide=s["hide"] + s["hide_recheck"],
-                       audit=os.path.join(box, "audit.log"))
         failed = None
-        for nb_name in s["notebooks"]:
+        for n, nb_name in enumerate(s["notebooks"]):
             mine_ex = [e for e in exercises if s["exercise_notebook"][e.grade_id] == nb_name]
             path = os.path.join(out_dir, f"{nb_name}.ipynb")
             if not (nbgrader_ok and os.path.isfile(path)):
@@ -409,8 +418,10 @@ def grade_submission(s: dict, student: str, uid) -> dict:
             if not os.path.isfile(path):
                 failed = f"{nb_name}.ipynb was not submitted"
                 continue
+            if n > 0:  # a fresh kernel for each notebook
+                kernels.append(Kernel(os.path.join(box, "work"), s["timeout"], **sandbox))
             try:
-                r = recheck(path, mine_ex, s, sandbox, os.path.join(box, "work"))
+                r = recheck(path, mine_ex, s, kernels[-1])
             except Exception as e:
                 failed = f"{nb_name}.ipynb could not be re-checked: {_one_line(e)}"
                 continue
@@ -437,8 +448,11 @@ def grade_submission(s: dict, student: str, uid) -> dict:
             if e["note"]:
                 result["reasons"].append(f"{gid}: {e['note']}")
     finally:
+        for kernel in kernels:
+            kernel.close()
         if uid is not None:
             kill_user(uid)
+            kill_user(uid + 1)
         shutil.rmtree(box, ignore_errors=True)
     return result
 
@@ -489,7 +503,7 @@ def _worker(slot: int, conn, s: dict):
     log = open(os.path.join(s["workroot"], f"worker-{slot}.log"), "a")
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    uid = None if s["uid_base"] is None else s["uid_base"] + slot
+    uid = None if s["uid_base"] is None else s["uid_base"] + 2 * slot  # +1: the re-check's
     while True:
         try:
             student = conn.recv()
@@ -526,7 +540,8 @@ class Pool:
         proc.kill()
         proc.join()
         if self.s["uid_base"] is not None:
-            kill_user(self.s["uid_base"] + slot)
+            kill_user(self.s["uid_base"] + 2 * slot)
+            kill_user(self.s["uid_base"] + 2 * slot + 1)
         self.slots[slot] = self._spawn(slot)
 
     def run(self, students):
@@ -732,7 +747,7 @@ def _prepare(args, root, config, coursedir, asg, db_url, db_file, workroot) -> d
     uid_base = None
     if os.geteuid() == 0:
         uid_base = args.uid_base
-        for uid in range(uid_base, uid_base + args.jobs):
+        for uid in range(uid_base, uid_base + 2 * args.jobs):
             try:
                 sys.exit(f"bpkit-grade: sandbox uid {uid} belongs to user {pwd.getpwuid(uid).pw_name!r}: "
                          "pick free uids with --uid-base")
