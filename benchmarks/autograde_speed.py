@@ -5,11 +5,14 @@
 Each tool grades the same synthetic class of the toy assignment (tests/fixtures/course) in a
 fresh copy of the course: N honest submissions (correct, blank and two typical mistakes, in turn;
 no hangs, so that plain nbgrader, which stops at some broken ones, grades them all). Prints a
-Markdown table: wall seconds for the whole command and per submission.
+Markdown table: wall seconds for the whole command and per submission, and CPU seconds per
+submission (the command and all it started: on a machine shared with other work, the CPU time is
+the steadier number; with k free cores, wall time approaches CPU time / k).
 """
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,12 +46,16 @@ def course_with_class(n: int) -> str:
     return course
 
 
-def timed(cmd, course) -> float:
+def timed(cmd, course) -> tuple[float, float]:
+    """-> (wall seconds, CPU seconds of the command and everything it started and waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     done = subprocess.run(cmd, cwd=course, env=ENV, capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
-    return time.monotonic() - t0
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def main():
@@ -58,14 +65,14 @@ def main():
             ("`bpkit-grade toy -j 2`", ["bpkit-grade", "toy", "-j", "2", "--exercises", TOY_REGISTRY])]
     print(f"{n} submissions of the toy assignment; {os.cpu_count()} cores; "
           f"load average before: {os.getloadavg()[0]:.1f}\n")
-    print("| command | wall s | s per submission |\n|---|---|---|")
+    print("| command | wall s | wall s per submission | CPU s per submission |\n|---|---|---|---|")
     for name, cmd in runs:
         course = course_with_class(n)
         try:
-            wall = timed(cmd, course)
+            wall, cpu = timed(cmd, course)
         finally:
             shutil.rmtree(course, ignore_errors=True)
-        print(f"| {name} | {wall:.1f} | {wall / n:.2f} |", flush=True)
+        print(f"| {name} | {wall:.1f} | {wall / n:.2f} | {cpu / n:.2f} |", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 

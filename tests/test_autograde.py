@@ -63,7 +63,9 @@ def graded(request, tmp_path_factory):
     shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), course)
     run(["nbgrader", "generate_assignment", asg], course)
     sc.make_class(course, asg, exercises, kinds, mistakes)
-    grade = ["bpkit-grade", asg, "-j", "2", "-t", TIMEOUT, "--seed", "1"] + registry
+    # sandbox uids of our own, so that test runs side by side (other checkouts) never meet
+    uid_base = str(100000 + (os.getpid() % 10000) * 8)
+    grade = ["bpkit-grade", asg, "-j", "2", "-t", TIMEOUT, "--seed", "1", "--uid-base", uid_base] + registry
     log = run(grade, course)
     if "t_gradebook" in kinds:  # again, now that everyone else's grades are in the gradebook
         log += run(grade + ["--student", "t_gradebook"], course)
