@@ -54,7 +54,9 @@ def _make_drawing_class():
 
         def _repr_mimebundle_(self, include=None, exclude=None, **_):
             try:
-                return {"image/svg+xml": to_svg(self.source)}
+                # a fixed text/plain, or Jupyter would store the object's address (which changes
+                # every run) next to the SVG and saved outputs would never compare equal
+                return {"image/svg+xml": to_svg(self.source), "text/plain": "<bpkit graph drawing>"}
             except GraphvizMissing as e:
                 return {"text/plain": f"{e}\n\nDOT source:\n{self.source}"}
 

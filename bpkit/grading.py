@@ -34,7 +34,11 @@ def _plain(x):
 
 
 def _show(a, limit=12):
-    a = np.asarray(a)
+    if isinstance(a, str) or not isinstance(_plain(a), (int, float, np.number, np.ndarray, list, tuple)):
+        return repr(a) if len(repr(a)) < 80 else f"a {type(a).__name__}"
+    a = np.asarray(_plain(a))
+    if a.dtype == object:
+        return f"a {type(a).__name__} of {a.size} items"
     if a.size <= limit:
         return np.array2string(a, precision=5, separator=", ", suppress_small=True) \
             if a.ndim else f"{float(a):.6g}"

@@ -67,12 +67,14 @@ class Linear(Layer):
 
     def backward(self, g):
         g = np.asarray(g, dtype=float)
+        # written in place, so pairs taken from Sequential.parameters() before a training loop
+        # keep seeing the current gradients
         if g.ndim == 1:                      # one example: outer product g z^T
-            self.dW = np.outer(g, self.z)
-            self.db = g.copy()
+            self.dW[...] = np.outer(g, self.z)
+            self.db[...] = g
         else:                                # a minibatch: sum over the rows
-            self.dW = g.T @ self.z
-            self.db = g.sum(axis=0)
+            self.dW[...] = g.T @ self.z
+            self.db[...] = g.sum(axis=0)
         return g @ self.W                    # W^T g for a column vector g
 
     def __repr__(self):
@@ -82,7 +84,7 @@ class Linear(Layer):
 class ReLU(Layer):
     def forward(self, z):
         self.z = np.asarray(z, dtype=float)
-        return self.z * (self.z > 0)
+        return np.maximum(self.z, 0.0)       # (z * (z > 0) would print -0. for negative z)
 
     def backward(self, g):
         return g * (self.z > 0)

@@ -6,7 +6,9 @@ For each of the five assignments:
     the exercise's own message ("... is not written yet");
   * notebooks/ equals a fresh ``nbgrader generate_assignment`` of solutions/ (no drift);
   * ``nbgrader validate`` passes on the source;
-  * the exercise registry (bpkit.exercises) agrees with the notebook's test cells.
+  * the exercise registry (bpkit.exercises) agrees with the notebook's test cells;
+  * a second run gives the same outputs (nbval; cells tagged ``nbval-ignore-output``, such as
+    timings, are exempt).
 """
 from __future__ import annotations
 
@@ -164,3 +166,14 @@ def test_nbgrader_validate_passes_on_the_source(name, tmp_path):
     done = subprocess.run(NBGRADER + ["validate", f"{name}.ipynb"], cwd=tmp_path,
                           capture_output=True, text=True)
     assert done.returncode == 0 and "Success!" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_outputs_are_deterministic(name, executed, tmp_path):
+    """nbval runs the executed solution again and compares every output with the first run."""
+    nb, _ = executed(name, "solution")
+    copy = tmp_path / f"{name}.ipynb"
+    nbformat.write(nb, copy)
+    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval", "-q", "-p", "no:cacheprovider",
+                           copy.name], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, f"{name}: outputs differ between two runs:\n{done.stdout[-3000:]}"

@@ -1,0 +1,244 @@
+"""Exercises of 05-decoupled-vector-network: backward rules of decoupled layers, a vertex that
+feeds two layers, a skip connection, and a minibatch backward pass.
+
+Every function takes and returns plain NumPy arrays. Vectors are 1-D arrays; a weight matrix W
+of a layer z' = W z has shape (out, in), as in the chapter (Table 11.1). The minibatch exercise
+follows the lecture code instead: rows of X are examples and P = X @ W, so its W is (in, out).
+The references are written step by step in NumPy; the notebook shows that bpkit's graphs and
+layers agree with them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import Exercise
+
+
+def _sigmoid(a):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a, dtype=float)))
+
+
+def _relu(a):
+    a = np.asarray(a, dtype=float)
+    return a * (a > 0)
+
+
+def _away_from_zero(rng, shape, low=0.2, high=2.0):
+    """Random numbers of either sign with |value| >= low (no ReLU sits exactly at its kink)."""
+    return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+# ----- 1. linear layer z' = W z: g = W^T g', dW = g' z^T ---------------------------------------
+def linear_backward(W, z, g):
+    W, z, g = (np.asarray(a, dtype=float) for a in (W, z, g))
+    return W.T @ g, np.outer(g, z)
+
+
+def _linear_inputs(rng):
+    m, n = (int(k) for k in rng.choice([2, 3, 4, 5], size=2, replace=False))  # never square
+    return (np.round(rng.normal(0, 2, (m, n)), 2), np.round(rng.normal(0, 2, n), 2),
+            np.round(rng.normal(0, 1, m), 2))
+
+
+def _linear_mistakes(W, z, g):
+    W, z, g = (np.asarray(a, dtype=float) for a in (W, z, g))
+    g_prev, dW = linear_backward(W, z, g)
+    mistakes = [("wrote dW = z g'^T; the weight gradient is the outer product g' z^T (same "
+                 "shape as W)", (g_prev, np.outer(z, g)))]
+    if W.shape[0] == W.shape[1]:
+        mistakes.append(("multiplied the gradient by W where its transpose W^T was needed",
+                         (W @ g, dW)))
+    return mistakes
+
+
+# ----- 2. ReLU layer: g = g' * I(z > 0) ---------------------------------------------------------
+def relu_backward(z, g):
+    z, g = np.asarray(z, dtype=float), np.asarray(g, dtype=float)
+    return g * (z > 0)
+
+
+def _relu_inputs(rng):
+    n = int(rng.integers(4, 8))
+    z = np.round(_away_from_zero(rng, n), 2)
+    z[0], z[1] = abs(z[0]), -abs(z[1])          # at least one open and one closed gate
+    return z, np.round(rng.normal(0, 2, n), 2)
+
+
+def _relu_mistakes(z, g):
+    z, g = np.asarray(z, dtype=float), np.asarray(g, dtype=float)
+    return [
+        ("multiplied by the ReLU's output max(z, 0) instead of the indicator I(z > 0)", g * _relu(z)),
+        ("let the gradient through where z < 0 (the mask is inverted)", g * (z < 0)),
+        ("returned the mask I(z > 0) without multiplying by the incoming gradient", (z > 0) * 1.0),
+    ]
+
+
+# ----- 3. sigmoid layer, written with its output: g = g' * out * (1 - out) ----------------------
+def sigmoid_backward(out, g):
+    out, g = np.asarray(out, dtype=float), np.asarray(g, dtype=float)
+    return g * out * (1 - out)
+
+
+def _sigmoid_inputs(rng):
+    n = int(rng.integers(3, 7))
+    return np.round(_sigmoid(rng.normal(0, 2, n)), 3), np.round(rng.normal(0, 2, n), 2)
+
+
+def _sigmoid_mistakes(out, g):
+    out, g = np.asarray(out, dtype=float), np.asarray(g, dtype=float)
+    s = _sigmoid(out)
+    return [
+        ("used the input of the sigmoid instead of its output: `out` already is sigmoid(v), so "
+         "the local derivative is out * (1 - out), not sigmoid(out) * (1 - sigmoid(out))",
+         g * s * (1 - s)),
+        ("forgot to multiply by the incoming gradient g", out * (1 - out)),
+        ("wrote the tanh rule 1 - out^2 instead of the sigmoid's out (1 - out)", g * (1 - out * out)),
+    ]
+
+
+# ----- 4. a vertex v feeding two layers (chapter exercise 13) -----------------------------------
+def fan_out_backward(W1, W2, h1, h2, g1, g2):
+    """h1 = ReLU(W1 v), h2 = sigmoid(W2 v), g1 = dL/dh1, g2 = dL/dh2  ->  dL/dv."""
+    W1, W2, h1, h2, g1, g2 = (np.asarray(a, dtype=float) for a in (W1, W2, h1, h2, g1, g2))
+    return W1.T @ (g1 * (h1 > 0)) + W2.T @ (g2 * h2 * (1 - h2))
+
+
+def _fan_out_inputs(rng):
+    d, m1, m2 = (int(k) for k in rng.integers(2, 6, size=3))
+    h1 = np.round(_relu(_away_from_zero(rng, m1)), 2)
+    h1[0] = abs(h1[0]) + 0.5                      # at least one open gate
+    return (np.round(rng.normal(0, 1, (m1, d)), 2), np.round(rng.normal(0, 1, (m2, d)), 2), h1,
+            np.round(_sigmoid(rng.normal(0, 2, m2)), 3),
+            np.round(rng.normal(0, 2, m1), 2), np.round(rng.normal(0, 2, m2), 2))
+
+
+def _fan_out_mistakes(W1, W2, h1, h2, g1, g2):
+    W1, W2, h1, h2, g1, g2 = (np.asarray(a, dtype=float) for a in (W1, W2, h1, h2, g1, g2))
+    relu_part = W1.T @ (g1 * (h1 > 0))
+    sig_part = W2.T @ (g2 * h2 * (1 - h2))
+    s = _sigmoid(h2)
+    return [
+        ("kept only the ReLU branch: v feeds two layers, so dL/dv is the SUM of both "
+         "contributions", relu_part),
+        ("kept only the sigmoid branch: v feeds two layers, so dL/dv is the SUM of both "
+         "contributions", sig_part),
+        ("used sigmoid(h2) where h2, the sigmoid's output, was needed", relu_part + W2.T @ (g2 * s * (1 - s))),
+        ("forgot the ReLU mask I(h1 > 0)", W1.T @ g1 + sig_part),
+    ]
+
+
+# ----- 5. skip connection (chapter exercise 8) --------------------------------------------------
+def skip_connection_grads(W1, W2, W3, w4, x):
+    """h1 = ReLU(W1 x), h2 = ReLU(W2 x + W3 h1), y = w4 . h2  ->  (dy/dh2, dy/dh1, dy/dx)."""
+    W1, W2, W3, w4, x = (np.asarray(a, dtype=float) for a in (W1, W2, W3, w4, x))
+    a1 = W1 @ x
+    h1 = _relu(a1)
+    a2 = W2 @ x + W3 @ h1
+    dh2 = w4
+    da2 = dh2 * (a2 > 0)
+    dh1 = W3.T @ da2
+    da1 = dh1 * (a1 > 0)
+    dx = W1.T @ da1 + W2.T @ da2
+    return dh2, dh1, dx
+
+
+def _skip_inputs(rng):
+    d, m1, m2 = (int(k) for k in rng.integers(2, 5, size=3))
+    while True:
+        W1 = np.round(rng.normal(0, 1, (m1, d)), 2)
+        W2 = np.round(rng.normal(0, 1, (m2, d)), 2)
+        W3 = np.round(rng.normal(0, 1, (m2, m1)), 2)
+        x = np.round(rng.normal(0, 1, d), 2)
+        a1 = W1 @ x
+        a2 = W2 @ x + W3 @ _relu(a1)
+        # both gates open somewhere and no pre-activation near the kink
+        if (a1 > 0).any() and (a2 > 0).any() and min(abs(a1).min(), abs(a2).min()) > 0.05:
+            return W1, W2, W3, np.round(rng.normal(0, 1, m2), 2), x
+
+
+def _skip_mistakes(W1, W2, W3, w4, x):
+    W1, W2, W3, w4, x = (np.asarray(a, dtype=float) for a in (W1, W2, W3, w4, x))
+    dh2, dh1, dx = skip_connection_grads(W1, W2, W3, w4, x)
+    a1 = W1 @ x
+    a2 = W2 @ x + W3 @ _relu(a1)
+    da2 = dh2 * (a2 > 0)
+    only_long = W1.T @ (dh1 * (a1 > 0))
+    only_skip = W2.T @ da2
+    return [
+        ("forgot the skip connection: x reaches h2 directly through W2 as well as through h1, "
+         "so dy/dx adds W2^T (...) to the path through h1", (dh2, dh1, only_long)),
+        ("kept only the skip connection W2 and dropped the path x -> h1 -> h2", (dh2, dh1, only_skip)),
+        ("forgot the ReLU mask of h2 (I(W2 x + W3 h1 > 0))",
+         (dh2, W3.T @ dh2, W1.T @ ((W3.T @ dh2) * (a1 > 0)) + W2.T @ dh2)),
+        ("forgot the ReLU mask of h1 (I(W1 x > 0))", (dh2, dh1, W1.T @ dh1 + W2.T @ da2)),
+    ]
+
+
+# ----- 6. minibatch backward pass (lecture code: P = X W, Q = max(P, 0), R = Q - y, ...) --------
+def minibatch_backward(X, W, y, z):
+    """T = (max(X W, 0) - y)^2 + z for a minibatch X (rows are examples); the output is the sum
+    of all entries of T. y and z are shared by every example. -> (dX, dW, dy, dz)."""
+    X, W, y, z = (np.asarray(a, dtype=float) for a in (X, W, y, z))
+    P = X @ W
+    Q = np.maximum(P, 0)
+    R = Q - y
+    dT = np.ones_like(R)
+    dS, dz = dT, dT.sum(axis=0)
+    dR = 2 * R * dS
+    dQ, dy = dR, -dR.sum(axis=0)
+    dP = (P > 0) * dQ
+    return dP @ W.T, X.T @ dP, dy, dz
+
+
+def _minibatch_inputs(rng):
+    B = int(rng.integers(3, 7))
+    n, m = (int(k) for k in rng.choice([2, 3, 4], size=2, replace=False))
+    while True:
+        X = np.round(rng.normal(0, 1, (B, n)), 2)
+        W = np.round(rng.normal(0, 1, (n, m)), 2)
+        if abs(X @ W).min() > 0.05:
+            return X, W, np.round(rng.normal(0, 1, m), 2), np.round(rng.normal(0, 1, m), 2)
+
+
+def _minibatch_mistakes(X, W, y, z):
+    X, W, y, z = (np.asarray(a, dtype=float) for a in (X, W, y, z))
+    dX, dW, dy, dz = minibatch_backward(X, W, y, z)
+    B = X.shape[0]
+    P = X @ W
+    dR = 2 * (np.maximum(P, 0) - y)
+    return [
+        ("forgot to sum over the batch: y and z are shared by all examples, so their gradients "
+         "add up the examples' contributions (sum over axis 0)", (dX, dW, -dR, np.ones_like(dR))),
+        ("averaged instead of summed over the batch (the output is the SUM of all entries of T)",
+         (dX, dW / B, dy / B, dz / B)),
+        ("put the ReLU mask (P > 0) into dy: y is subtracted after the max, so its gradient is "
+         "-dR summed over the batch", (dX, dW, -((P > 0) * dR).sum(axis=0), dz)),
+    ]
+
+
+EXERCISES = [
+    Exercise(grade_id="test_linear_backward", points=2, function="linear_backward",
+             make_inputs=_linear_inputs, reference=linear_backward,
+             description="backward rule of a linear layer z' = W z: (W^T g', g' z^T)",
+             mistakes=_linear_mistakes, result_names=("g_prev", "dW")),
+    Exercise(grade_id="test_relu_backward", points=1, function="relu_backward",
+             make_inputs=_relu_inputs, reference=relu_backward,
+             description="backward rule of a ReLU layer: g' * I(z > 0)",
+             mistakes=_relu_mistakes),
+    Exercise(grade_id="test_sigmoid_backward", points=1, function="sigmoid_backward",
+             make_inputs=_sigmoid_inputs, reference=sigmoid_backward,
+             description="backward rule of a sigmoid layer from its output: g' * out * (1 - out)",
+             mistakes=_sigmoid_mistakes),
+    Exercise(grade_id="test_fan_out_backward", points=2, function="fan_out_backward",
+             make_inputs=_fan_out_inputs, reference=fan_out_backward,
+             description="exercise 13: dL/dv for v feeding ReLU(W1 v) and sigmoid(W2 v)",
+             mistakes=_fan_out_mistakes),
+    Exercise(grade_id="test_skip_connection_grads", points=3, function="skip_connection_grads",
+             make_inputs=_skip_inputs, reference=skip_connection_grads,
+             description="exercise 8: dy/dh2, dy/dh1, dy/dx with a skip connection",
+             mistakes=_skip_mistakes, result_names=("dy/dh2", "dy/dh1", "dy/dx")),
+    Exercise(grade_id="test_minibatch_backward", points=3, function="minibatch_backward",
+             make_inputs=_minibatch_inputs, reference=minibatch_backward,
+             description="minibatch backward pass of the lecture code: (dX, dW, dy, dz)",
+             mistakes=_minibatch_mistakes, result_names=("dX", "dW", "dy", "dz")),
+]
