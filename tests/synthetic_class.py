@@ -12,10 +12,24 @@ import copy
 import os
 import re
 import textwrap
+import uuid
 
 import nbformat
 
-WRONG = -12345.0  # what a wrong function returns
+# A wrong answer of the right shape (the right one plus 1 everywhere), so that a test cell that
+# uses the result further (indexing, products) runs on; tampering kinds define {f} with it.
+WRONG = """
+def _plus_one(v):
+    import numpy
+    if isinstance(v, (tuple, list)):
+        return type(v)(_plus_one(x) for x in v)
+    if isinstance(v, (int, float, numpy.ndarray, numpy.generic)) and not isinstance(v, bool):
+        return v + 1.0
+    return v
+_right_{f} = {f}
+def _wrong_{f}(*args, **kwargs):
+    return _plus_one(_right_{f}(*args, **kwargs))
+"""
 
 # kind -> code appended to the cell that defines the last exercise's function ({f}: its name,
 # {points}: its points, {course}: the real course folder). None: special-cased below.
@@ -64,14 +78,14 @@ APPENDED = {
         try:
             import bpkit.grading as _g
             for _n in dir(_g):  # the module's checks, and the names the notebook imported
-                if not _n.startswith("_") and callable(getattr(_g, _n)):
+                if _n.startswith(("assert", "check", "diagnose")):
                     setattr(_g, _n, lambda *a, **k: None)
                     if _n in globals():
                         globals()[_n] = getattr(_g, _n)
         except ImportError:
             pass
         def {f}(*args, **kwargs):
-            return {wrong}
+            return _wrong_{f}(*args, **kwargs)
     """,
     "t_transformer": """
         def _swallow(lines):
@@ -79,7 +93,7 @@ APPENDED = {
             return ["try:\\n", "    pass\\n"] + ["    " + l + "\\n" for l in body] + ["except BaseException:\\n", "    pass\\n"]
         get_ipython().input_transformers_post.append(_swallow)
         def {f}(*args, **kwargs):
-            return {wrong}
+            return _wrong_{f}(*args, **kwargs)
     """,
     "t_custom_exc": """
         _ip = get_ipython()
@@ -87,13 +101,13 @@ APPENDED = {
         _ip._showtraceback = lambda *a, **k: None
         _ip.events.register("post_run_cell", lambda result: setattr(result, "error_in_exec", None))
         def {f}(*args, **kwargs):
-            return {wrong}
+            return _wrong_{f}(*args, **kwargs)
     """,
     "t_displayhook": """
         def {f}(*args, **kwargs):
             import sys
             sys.displayhook(float({points}))
-            return {wrong}
+            return _wrong_{f}(*args, **kwargs)
     """,
     "t_gradebook": """
         import glob, os, sqlite3
@@ -108,7 +122,7 @@ APPENDED = {
             except Exception as e:
                 print("gradebook write failed:", _db, e)
         def {f}(*args, **kwargs):
-            return {wrong}
+            return _wrong_{f}(*args, **kwargs)
     """,
     "t_solutions": """
         import glob, json, os, re, bpkit
@@ -129,7 +143,7 @@ APPENDED = {
             exec(_found)
         else:
             def {f}(*args, **kwargs):
-                return {wrong}
+                return _wrong_{f}(*args, **kwargs)
     """,
 }
 SPECIAL = ["correct", "blank", "crash_toplevel", "invalid_json", "duplicated", "deleted"]
@@ -183,12 +197,15 @@ def make_submission(kind, solution_nb, release_nb, exercises, course):
         target.source = 'raise RuntimeError("crashed at the top of the cell")\n' + target.source
     elif kind == "duplicated":
         first = _defining_cell(nb, exercises[0].function)
-        nb.cells.insert(nb.cells.index(first) + 1, copy.deepcopy(first))
+        twin = copy.deepcopy(first)  # as a copy-paste in JupyterLab: new cell id, same nbgrader metadata
+        twin.id = uuid.uuid4().hex[:8]
+        nb.cells.insert(nb.cells.index(first) + 1, twin)
     elif kind == "deleted":
         nb.cells = [c for c in nb.cells if c is not target and _grade_id(c) != last.grade_id]
     elif kind in APPENDED:
-        code = textwrap.dedent(APPENDED[kind]).format(f=last.function, points=last.points,
-                                                     wrong=WRONG, course=course)
+        code = textwrap.dedent(APPENDED[kind]).format(f=last.function, points=last.points, course=course)
+        if kind.startswith("t_"):
+            code = WRONG.format(f=last.function) + code
         target.source = target.source.rstrip() + "\n" + code
     elif kind != "correct":
         raise ValueError(f"unknown kind {kind!r}")
