@@ -121,6 +121,8 @@ def render(graph, *, grads=True, edge_labels=False, highlight=(), show_op=True,
         _Drawing = _make_drawing_class()
     g = graph if isinstance(graph, Graph) else Graph(graph)
     marked_nodes, marked_edges = set(), set()
+    if isinstance(highlight, Var):
+        highlight = [highlight]  # one vertex (iterating over a vector vertex gives its entries)
     for item in highlight:
         if isinstance(item, Var):
             marked_nodes.add(id(item))

@@ -24,16 +24,19 @@ def ln_exp_sqrt(x1=2.0, x2=2.0, x3=1.0, w2=1.0, w3=7.0):
 
 
 def product_graph(depth=5, x=1.0):
-    """The layered product graph: two vertices per layer, each the product of the two vertices
-    of the layer before; the first layer multiplies x by itself, the output o multiplies the
-    last layer. Output x^(2^depth), and 2^depth paths from x to o (depth=5: x^32, 32 paths).
-    Vertices are named h(i,1), h(i,2) for i = 1 .. depth-1, then o.
+    """The layered product graph of the book (Fig 11.7): two vertices per layer, each the
+    product of the two vertices of the layer before; the output o multiplies the last two.
+
+    The book's first layer h(1,1), h(1,2) just holds x, so here x feeds the second layer
+    directly: h(2,j) = x * x (two edges from x each), h(3,j) = x^4, ..., o = x^(2^depth).
+    There are 2^depth paths from x to o (depth=5: x^32 and 32 paths; counting x * x as one
+    edge would give 16). Vertices are named h(i,1), h(i,2) for i = 2 .. depth, then o.
     """
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
     X = var(x, "x")
     layer = (X, X)
-    for i in range(1, depth):
+    for i in range(2, depth + 1):
         layer = ((layer[0] * layer[1]).named(f"h({i},1)"), (layer[0] * layer[1]).named(f"h({i},2)"))
     return (layer[0] * layer[1]).named("o")
 

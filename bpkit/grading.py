@@ -80,6 +80,8 @@ def diagnose(got, expected, *, rtol=RTOL, atol=ATOL, mistakes=(), batch_size=Non
     if got is None or got is Ellipsis or got is NotImplemented:
         return "there is no answer yet (the function returned None: did you forget `return`?)"
     try:
+        if isinstance(got, (str, bytes)) or np.asarray(got).dtype.kind in "SU":
+            raise TypeError("text is not a number, even if NumPy would convert it")
         g = np.asarray(_plain(got), dtype=float)
     except (TypeError, ValueError):
         return f"it should be a number or an array of numbers, but it is a {type(got).__name__}"

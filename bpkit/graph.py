@@ -145,8 +145,10 @@ class Var:
         for node in order:
             if node.requires_grad:
                 g = grads.get(id(node), 0.0)
-                node.grad = float(np.sum(g)) if type(node.value) is float else \
-                    np.array(np.broadcast_to(g, node.value.shape), dtype=float)
+                if type(node.value) is not float:
+                    node.grad = np.array(np.broadcast_to(g, node.value.shape), dtype=float)
+                else:
+                    node.grad = float(g) if isinstance(g, float) else float(np.sum(g))  # np.float64 is a float
         return self
 
     # ----- operators -------------------------------------------------------------------------
@@ -202,6 +204,12 @@ class Var:
             raise TypeError("index with numbers or integer arrays, not with a graph vertex")
         return apply("getitem", self, index=index)
 
+    def __iter__(self):
+        """The entries of a vector vertex, one vertex each (so ``a, b = v`` and ``sum(v)`` work)."""
+        if type(self.value) is float:
+            raise TypeError(f"{self.label()!r} is a scalar vertex: there is nothing to iterate over")
+        return (self[i] for i in range(len(self.value)))
+
     @property
     def T(self):
         return apply("transpose", self)
@@ -233,24 +241,40 @@ def apply(op_name, *args, name=None, **attrs):
     op = OPS[op_name]
     if op.arity is not None and len(args) != op.arity:
         raise TypeError(f"{op_name} takes {op.arity} argument(s), got {len(args)}")
-    parents = tuple(a if isinstance(a, Var) else Var(a, requires_grad=False) for a in args)
-    try:
-        value = op.forward(*[p.value for p in parents], **attrs)
-    except (ValueError, IndexError, TypeError) as e:
-        raise ShapeError(f"{op_name} of {_describe(parents)}: {e}") from None
     node = Var.__new__(Var)
-    node.value = _tidy(value)
     node.grad = None
     node.name = name
     node.op = op_name
-    node.parents = parents
+    node.parents = tuple(a if isinstance(a, Var) else Var(a, requires_grad=False) for a in args)
     node.attrs = attrs or None
-    node.requires_grad = any(p.requires_grad for p in parents)
-    if not _finite(node.value) and all(_finite(p.value) for p in parents):
-        inputs = "; ".join(f"{p.label()} = {_brief(p.value)}" for p in parents)
-        warnings.warn(f"{node.label()} ({op_name} of {inputs}) is {_brief(node.value)}: "
-                      f"the first non-finite value in this graph", NonFiniteWarning, stacklevel=3)
+    node.requires_grad = any(p.requires_grad for p in node.parents)
+    _evaluate(node, stacklevel=4)
     return node
+
+
+def _evaluate(node, stacklevel):
+    """Compute ``node.value`` from its parents: a shape error, or the first NaN/inf, names them."""
+    values = [p.value for p in node.parents]
+    try:
+        value = _call(OPS[node.op].forward, *values, **(node.attrs or {}))
+    except (ValueError, IndexError, TypeError) as e:
+        raise ShapeError(f"{node.op} of {_describe(node.parents)}: {e}") from None
+    node.value = _tidy(value)
+    if not _finite(node.value) and all(_finite(v) for v in values):
+        inputs = "; ".join(f"{p.label()} = {_brief(p.value)}" for p in node.parents)
+        warnings.warn(f"{node.label()} ({node.op} of {inputs}) is {_brief(node.value)}: "
+                      f"the first non-finite value in this graph", NonFiniteWarning,
+                      stacklevel=stacklevel)
+
+
+def _call(f, *args, **attrs):
+    """f(*args). Python floats raise ZeroDivisionError where NumPy gives inf or nan (with a
+    RuntimeWarning); then retry with NumPy floats, so scalars behave like arrays and the
+    non-finite check can name the vertex."""
+    try:
+        return f(*args, **attrs)
+    except ZeroDivisionError:
+        return f(*[np.float64(a) if type(a) is float else a for a in args], **attrs)
 
 
 def _unary(op_name, doc_name):
@@ -321,7 +345,7 @@ def topological_order(output):
 def vjp(node, k, g):
     """g J^{k->node}: the gradient ``g`` of ``node`` carried back along the edge from parent k."""
     values = [p.value for p in node.parents]
-    return OPS[node.op].vjp(k)(g, node.value, *values, **(node.attrs or {}))
+    return _call(OPS[node.op].vjp(k), g, node.value, *values, **(node.attrs or {}))
 
 
 def backprop(output, seed=None, order=None):
@@ -348,7 +372,7 @@ def backprop(output, seed=None, order=None):
         attrs = node.attrs or {}
         for k, parent in enumerate(node.parents):
             if parent.requires_grad:
-                contribution = op.vjp(k)(g, node.value, *values, **attrs)
+                contribution = _call(op.vjp(k), g, node.value, *values, **attrs)
                 prev = grads.get(id(parent))
                 grads[id(parent)] = contribution if prev is None else prev + contribution
     return grads
@@ -403,8 +427,7 @@ class Graph:
             if node.op is None:
                 node.value = _as_value(node.value)
             else:
-                values = [p.value for p in node.parents]
-                node.value = _tidy(OPS[node.op].forward(*values, **(node.attrs or {})))
+                _evaluate(node, stacklevel=3)
         return self.output.value
 
     def backward(self, seed=None):
@@ -443,7 +466,10 @@ class Graph:
                 raise GraphError(f"the graph has a cycle: {' -> '.join(_find_cycle(waiting))}")
             for name in ready:
                 op, parents, attrs = spec[name]
-                built[name] = apply(op, *[built[p] for p in parents], name=name, **attrs)
+                try:
+                    built[name] = apply(op, *[built[p] for p in parents], name=name, **attrs)
+                except (TypeError, ShapeError) as e:  # say which vertex of the definition
+                    raise type(e)(f"vertex {name!r}: {e}") from None
                 del waiting[name]
             for deps in waiting.values():
                 deps.difference_update(ready)

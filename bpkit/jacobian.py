@@ -78,7 +78,7 @@ def check_gradients(build, *values, eps=1e-6, rtol=1e-4, atol=1e-6):
         analytic = np.asarray(leaf.grad)
         diff = np.abs(analytic - numeric)
         if not np.allclose(analytic, numeric, rtol=rtol, atol=atol):
-            where = np.unravel_index(np.argmax(diff), np.shape(diff)) if np.ndim(diff) else ()
+            where = tuple(int(i) for i in np.unravel_index(np.argmax(diff), np.shape(diff)))
             raise AssertionError(
                 f"gradient of argument {i} disagrees with central differences at index {where}: "
                 f"backprop {np.asarray(analytic)[where]:.6g}, numeric {np.asarray(numeric)[where]:.6g}")

@@ -87,8 +87,8 @@ _define("neg", "-", lambda a: -a,
         lambda g, out, a: -g,
         doc="-a.  d/da = -1.")
 _define("pow", "^", lambda a, *, exponent: a ** exponent,
-        lambda g, out, a, *, exponent: g * exponent * a ** (exponent - 1),
-        doc="a ** n for a number n.  d/da = n a^(n-1).")
+        lambda g, out, a, *, exponent: g * exponent * a ** (exponent - 1) if exponent else g * 0.0,
+        doc="a ** n for a number n.  d/da = n a^(n-1) (0 for n = 0, also at a = 0).")
 _define("rpow", "^", lambda a, *, base: base ** a,
         lambda g, out, a, *, base: g * out * math.log(base),
         doc="c ** a for a positive number c (e.g. math.e ** a).  d/da = c^a ln c.")

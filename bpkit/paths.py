@@ -48,6 +48,14 @@ def _times(a, b):
     return np.atleast_2d(a) @ np.atleast_2d(b)
 
 
+def _scalar_if_scalars(z, of, wrt):
+    """d of / d wrt as a float when both vertices are scalars (a path through vector vertices
+    multiplies matrices and ends with a 1 x 1 one)."""
+    if type(of.value) is float and type(wrt.value) is float and type(z) is not float:
+        return float(np.reshape(z, ()))
+    return z
+
+
 def _identity(node):
     return 1.0 if type(node.value) is float else np.eye(_size(node))
 
@@ -80,7 +88,7 @@ def path_product(path):
     for edge in path:
         z = edge_jacobian(edge)
         product = z if product is None else _times(z, product)
-    return product
+    return product if product is None else _scalar_if_scalars(product, path[-1][1], path[0][0])
 
 
 def path_sum(graph, source, target):
@@ -88,7 +96,7 @@ def path_sum(graph, source, target):
     g = _graph(graph)
     total = None
     for path in paths(g, source, target):
-        p = path_product(path)
+        p = path_product(path) if path else _identity(source)  # the empty path from a vertex to itself
         total = p if total is None else total + p
     if total is None:
         return _zero(source, target)
@@ -111,7 +119,7 @@ def dp_backward(graph, target=None):
         if node not in S:
             continue
         for k, parent in enumerate(node.parents):
-            term = _times(S[node], edge_jacobian((parent, node, k)))
+            term = _scalar_if_scalars(_times(S[node], edge_jacobian((parent, node, k))), target, parent)
             S[parent] = term if parent not in S else S[parent] + term
     return S
 
@@ -126,7 +134,7 @@ def dp_forward(graph, source):
     for node in g.nodes:
         for k, parent in enumerate(node.parents):
             if parent in T:
-                term = _times(edge_jacobian((parent, node, k)), T[parent])
+                term = _scalar_if_scalars(_times(edge_jacobian((parent, node, k)), T[parent]), node, source)
                 T[node] = term if node not in T else T[node] + term
     return T
 

@@ -13,6 +13,7 @@ For each of the five assignments:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,8 @@ from bpkit.exercises import MODULES, for_assignment
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = list(MODULES)
 NBGRADER = [sys.executable, "-m", "nbgrader"]
+# nbgrader starts `alembic` by name when it creates a gradebook: find it next to this Python
+ENV = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +149,7 @@ def test_notebooks_folder_is_a_fresh_nbgrader_release(tmp_path):
     shutil.copytree(ROOT / "solutions", course / "solutions")
     for name in ASSIGNMENTS:
         done = subprocess.run(NBGRADER + ["generate_assignment", name, "--force"], cwd=course,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=ENV)
         assert done.returncode == 0, f"generate_assignment {name} failed:\n{done.stdout}\n{done.stderr}"
     for name in ASSIGNMENTS:
         fresh = course / "notebooks" / name / f"{name}.ipynb"
@@ -164,7 +167,7 @@ def test_notebooks_folder_is_a_fresh_nbgrader_release(tmp_path):
 def test_nbgrader_validate_passes_on_the_source(name, tmp_path):
     shutil.copy(source_path(name), tmp_path / f"{name}.ipynb")
     done = subprocess.run(NBGRADER + ["validate", f"{name}.ipynb"], cwd=tmp_path,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=ENV)
     assert done.returncode == 0 and "Success!" in done.stdout, done.stdout + done.stderr
 
 

@@ -1,0 +1,229 @@
+"""bpkit.grading: every diagnosis for the matching wrong answer, quiet calls of student code."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import bpkit as bp
+import bpkit.exercises as registry
+from bpkit.exercises import MODULES, Exercise, for_assignment
+from bpkit.grading import NotAnswered, assert_close, call, check_exercise, diagnose
+
+E = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])   # an expected 2 x 3 answer
+
+
+@pytest.mark.parametrize("got,expected,phrase", [
+    (None, 1.0, "no answer yet"),
+    (Ellipsis, 1.0, "no answer yet"),
+    ("0.25", 0.25, "but it is a str"),
+    (np.array(["1", "2"]), np.array([1.0, 2.0]), "should be a number"),
+    ({"a": 1}, 0.25, "should be a number"),
+    (np.array([1.0, np.nan]), np.array([1.0, 2.0]), "NaN"),
+    (np.array([1.0, np.inf]), np.array([1.0, 2.0]), "contains inf"),
+    (E.T, E, "transposed: expected shape (2, 3), got (3, 2)"),
+    (np.array([E / 2, E / 2]), E, "one entry per example"),
+    (E.ravel(), E, "the values are right but the shape is (6,)"),
+    (np.ones(4), E, "it has shape (4,), expected (2, 3)"),
+    (-E, E, "the sign is flipped"),
+    (np.array([[1.0, 3.0], [2.0, 4.0]]), np.array([[1.0, 2.0], [3.0, 4.0]]), "it is transposed"),
+    (2 * E, E, "2 times the right value everywhere"),
+    (0.5, 0.25, "2 times the right value"),
+    (E + 1, E, "the value is wrong"),
+    (0.37, 0.25, "the value is wrong"),   # 1.48 is not a telling factor for one number
+])
+def test_each_diagnosis(got, expected, phrase):
+    message = diagnose(got, expected)
+    assert message is not None and phrase in message, message
+
+
+def test_averaged_instead_of_summed_over_the_batch():
+    message = diagnose(E / 4, E, batch_size=4)
+    assert "1/4" in message and "averaged" in message
+
+
+def test_named_mistakes_come_first():
+    mistakes = [("used the input of the sigmoid where its output was needed", E * 3 + 1),
+                ("forgot the minus sign", -E)]
+    assert diagnose(E * 3 + 1, E, mistakes=mistakes) == \
+        "it looks like you used the input of the sigmoid where its output was needed"
+    assert diagnose(-E, E, mistakes=mistakes) == "it looks like you forgot the minus sign"
+    assert diagnose(E, E, mistakes=[("did it right", E)]) is None  # a "mistake" equal to the answer
+
+
+@pytest.mark.parametrize("got,expected", [
+    (0.25, 0.25), (0.25 + 1e-9, 0.25), ([1.0, 2.0], np.array([1.0, 2.0])), (E.copy(), E),
+    (bp.var(0.25), 0.25), (np.float32(0.5), 0.5), (3, 3.0), ((0.1, 0.2), (0.1, 0.2)),
+])
+def test_correct_answers_pass(got, expected):
+    assert diagnose(got, expected) is None if not isinstance(expected, tuple) else True
+    assert_close(got, expected, "dx")
+
+
+def test_assert_close_message_has_name_expected_got_and_inputs():
+    with pytest.raises(AssertionError) as info:
+        assert_close(-0.25, 0.25, "dd/dx", inputs={"x": 0.0, "y": 1.0})
+    text = str(info.value)
+    assert text.startswith("dd/dx: the sign is flipped.")
+    assert "expected: 0.25" in text and "got:      -0.25" in text and "x=0, y=1" in text
+    with pytest.raises(NotAnswered, match="dW: there is no answer yet"):
+        assert_close(None, E, "dW")
+    assert issubclass(NotAnswered, AssertionError)
+
+
+def test_assert_close_on_tuples():
+    expected = (1.0, np.array([1.0, 2.0]), -3.0)
+    assert_close((1.0, [1.0, 2.0], -3.0), expected, ("dx", "dw", "dy"))
+    with pytest.raises(NotAnswered, match="dx, dw, dy: there is no answer"):
+        assert_close(None, expected, ("dx", "dw", "dy"))
+    with pytest.raises(AssertionError, match=r"expected 3 values \(dx, dw, dy\), got 2"):
+        assert_close((1.0, 2.0), expected, ("dx", "dw", "dy"))
+    with pytest.raises(AssertionError, match=r"expected 3 values.*got a single float"):
+        assert_close(1.0, expected, ("dx", "dw", "dy"))
+    with pytest.raises(AssertionError, match=r"^dy: the sign is flipped"):
+        assert_close((1.0, [1.0, 2.0], 3.0), expected, ("dx", "dw", "dy"))
+    with pytest.raises(AssertionError, match=r"^grads\[1\]: it looks like you swapped"):
+        assert_close((1.0, [2.0, 1.0], -3.0), expected, "grads",
+                     mistakes=[("swapped the entries", (None, [2.0, 1.0], None))])
+
+
+# ----- call -----------------------------------------------------------------------------------------
+def test_call_returns_the_result_and_swallows_warnings_and_stderr(capsys):
+    def noisy(x):
+        warnings.warn("this is deprecated", DeprecationWarning)
+        warnings.warn("careful", RuntimeWarning)
+        print("debug output", file=sys.stderr)
+        np.log(np.array([0.0]))        # NumPy's divide-by-zero warning
+        bp.var(1.0) / bp.var(0.0)      # bpkit's NonFiniteWarning
+        return x * 2
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert call(noisy, 21) == 42
+    assert caught == []
+    assert capsys.readouterr().err == ""
+
+
+def test_call_turns_not_implemented_into_not_answered():
+    def dfdx(x, y):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    with pytest.raises(NotAnswered, match=r"dfdx is not written yet: replace `raise NotImplementedError\(\)`"):
+        call(dfdx, 0.0, 1.0)
+
+
+def test_call_reports_other_errors_with_function_and_inputs():
+    def backward(g, W):
+        return W @ g   # shapes do not fit
+
+    with pytest.raises(AssertionError) as info:
+        call(backward, np.ones(2), np.ones((3, 4)))
+    text = str(info.value)
+    assert text.startswith("backward([1., 1.], array of shape (3, 4)) raised ValueError") or \
+        ("backward(" in text and "raised ValueError" in text)
+    assert not isinstance(info.value, NotAnswered)
+
+
+def test_call_lets_assertion_errors_through_and_rejects_non_functions():
+    def checks(x):
+        if x <= 0:
+            raise AssertionError("x must be positive")
+
+    with pytest.raises(AssertionError, match="^x must be positive$"):
+        call(checks, -1)
+    with pytest.raises(AssertionError, match="should be a function, but it is a int"):
+        call(3, 1)
+
+
+def test_call_works_on_copies_of_the_inputs():
+    def mutate(a):
+        a[0] = 99.0
+        return a.sum()
+
+    a = np.array([1.0, 2.0])
+    assert call(mutate, a) == 101.0
+    np.testing.assert_array_equal(a, [1.0, 2.0])
+
+
+# ----- check_exercise ---------------------------------------------------------------------------------
+@pytest.fixture
+def toy_registry(monkeypatch):
+    ex = Exercise(grade_id="test_double", points=1, function="double",
+                  make_inputs=lambda rng: (rng.normal(size=3),), reference=lambda x: 2 * x,
+                  description="double a vector",
+                  mistakes=lambda x: [("returned the input unchanged", x)])
+    monkeypatch.setattr(registry, "for_assignment", lambda name: [ex])
+    return ex
+
+
+def test_check_exercise_passes_a_correct_answer(toy_registry):
+    def double(x):
+        warnings.warn("noise")   # a correct answer passes even if it warns
+        return x + x
+    check_exercise("toy", double)
+    check_exercise("toy", double, hidden=True)
+
+
+def test_check_exercise_diagnoses_wrong_answers(toy_registry):
+    def double(x):
+        return x
+
+    with pytest.raises(AssertionError, match="it looks like you returned the input unchanged"):
+        check_exercise("toy", double)
+
+    def double(x):  # noqa: F811
+        return -2 * x
+
+    with pytest.raises(AssertionError, match=r"double: the sign is flipped.*\n.*\n.*\n  for inputs"):
+        check_exercise("toy", double)
+
+    def double(x):  # noqa: F811
+        raise NotImplementedError()
+
+    with pytest.raises(NotAnswered, match="not written yet"):
+        check_exercise("toy", double)
+
+
+def test_check_exercise_hidden_seeds_catch_a_hard_coded_answer(toy_registry):
+    args, expected = toy_registry.expected(np.random.default_rng(0))
+
+    def double(x):
+        return expected.copy()   # the answer for seed 0, typed in
+
+    check_exercise("toy", double, seeds=(0,))
+    with pytest.raises(AssertionError):
+        check_exercise("toy", double, hidden=True)
+
+
+def test_check_exercise_needs_the_given_function_name(toy_registry):
+    def twice(x):
+        return 2 * x
+
+    with pytest.raises(AssertionError, match="expects a function called 'twice'"):
+        check_exercise("toy", twice)
+
+
+def test_unknown_assignment():
+    with pytest.raises(KeyError, match="unknown assignment 'nb99'"):
+        for_assignment("nb99")
+
+
+AVAILABLE = [name for name, module in MODULES.items() if importlib.util.find_spec(module)]
+
+
+@pytest.mark.parametrize("assignment", AVAILABLE)
+def test_every_registered_reference_passes_its_own_check(assignment):
+    exercises = for_assignment(assignment)
+    assert len({ex.grade_id for ex in exercises}) == len(exercises)
+    for ex in exercises:
+        assert ex.points > 0
+        reference = ex.reference
+
+        def answer(*args, reference=reference):
+            return reference(*args)
+        answer.__name__ = ex.function
+        check_exercise(assignment, answer, seeds=(0, 1))
