@@ -35,18 +35,19 @@ def _mount(source, target, fstype, flags, data):
         raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
 
 
-def confine(roots: list[str], keep: list[str], hide: list[str]) -> None:
+def confine(roots: list[str], keep: list[str], hide: list[str], scratch: str) -> None:
     """Enter a private mount namespace in which each folder in ``roots`` (the course; a home
     folder holding the Python interpreter) shows only the ``keep`` paths inside it (the bpkit
     package, the venv, the interpreter) and each path in ``hide`` is covered: a directory by an
-    empty read-only tmpfs, a file by /dev/null."""
+    empty read-only tmpfs, a file by /dev/null. ``scratch``: a root-only folder for the moment
+    the kept paths are set aside (the submission's throwaway folder)."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
     for root in sorted(roots, key=len):
-        stash = tempfile.mkdtemp(prefix="bpkit-stash-")
+        stash = tempfile.mkdtemp(prefix=".stash-", dir=scratch)  # removed with scratch if we are killed
         kept = []
         for i, path in enumerate(p for p in keep if os.path.exists(p)):
             rel = os.path.relpath(path, root)
@@ -120,7 +121,7 @@ def main(argv=None) -> None:
         for dirpath, _, files in os.walk(a.home):
             for q in [dirpath] + [os.path.join(dirpath, f) for f in files]:
                 os.chown(q, a.uid, a.uid)
-        confine(a.root, a.keep, a.hide)
+        confine(a.root, a.keep, a.hide, scratch=os.path.dirname(os.path.abspath(a.home)))
     env = dict(os.environ, HOME=a.home, IPYTHONDIR=os.path.join(a.home, ".ipython"),
                MPLCONFIGDIR=os.path.join(a.home, ".mpl"), JUPYTER_RUNTIME_DIR=a.home,
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
