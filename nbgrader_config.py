@@ -13,3 +13,22 @@ c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "bpkit"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
+
+# --- autograding (see docs/instructor.md) -----------------------------------------------------
+# Per-cell time limit for `nbgrader autograde` (and for bpkit-grade, which reads this file).
+c.Execute.timeout = 30
+# A test cell fails on ANY stderr output, so an honest answer that prints a warning would score 0:
+# drop stderr stream outputs before grading (IgnorePattern is stock nbgrader, off by default).
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"[\s\S]"
+# A student who deleted a test cell gets it back (and is graded on it).
+c.OverwriteCells.add_missing_cells = True
+# Feedback shows each test's diagnostic message, never the hidden tests' source: hidden-test
+# regions are cleared, and tracebacks of test cells (which quote source lines) are cut to
+# "Error: message".
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "bpkit.nbgrader_ext.ShortTestTracebacks",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

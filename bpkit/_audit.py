@@ -1,0 +1,49 @@
+"""``python -m bpkit._audit -m MODULE ARGS...``: run MODULE (the kernel) with an audit hook that
+reports attempts to open the course's secrets.
+
+The sandbox already hides those files; this only tells the grader that student code *tried*
+(``bpkit-grade`` flags the submission). The report goes to the file descriptor in
+``$BPKIT_AUDIT_FD``, opened by the sandbox launcher as root on a file the student cannot open.
+Audit hooks cannot be removed; a determined student can still close the descriptor first, so
+the flag is best effort while the protection (hiding) is not.
+"""
+import os
+import runpy
+import sys
+
+_FD = int(os.environ.pop("BPKIT_AUDIT_FD", "-1"))
+_ALLOW = os.environ.pop("BPKIT_AUDIT_ALLOW", "")  # the submission's own throwaway folder
+_SECRET_PARTS = {"solutions", "source", ".git", "submitted", "autograded", "feedback", "exchange"}
+_EVENTS = {"open", "sqlite3.connect", "os.listdir", "os.scandir", "glob.glob"}
+
+
+def _suspicious(path: str) -> bool:
+    full = os.path.abspath(path)
+    if "gradebook" in os.path.basename(full):
+        return True
+    if _ALLOW and (full + os.sep).startswith(_ALLOW + os.sep):
+        return False
+    return bool(_SECRET_PARTS.intersection(full.split(os.sep))) or "bpkit-grade-" in full
+
+
+def _hook(event, args):
+    if event not in _EVENTS or not args:
+        return
+    path = args[0]
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if isinstance(path, str) and _suspicious(path):
+        try:
+            os.write(_FD, f"{event} {path}\n".encode(errors="replace"))
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3 or sys.argv[1] != "-m":
+        sys.exit("usage: python -m bpkit._audit -m MODULE ARGS...")
+    module = sys.argv[2]
+    sys.argv = [module] + sys.argv[3:]
+    if _FD >= 0:
+        sys.addaudithook(_hook)
+    runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -1,0 +1,162 @@
+"""The instructor pipeline end to end, with real nbgrader commands and ``bpkit-grade``.
+
+A synthetic class (tests/synthetic_class.py) is made from each assignment's real notebooks and
+graded in a temporary course folder. The toy assignment (tests/fixtures/course) gets every kind
+of submission; each real assignment (solutions/<name>/ with a bpkit.exercises registry) gets a
+representative subset, or every kind with ``BPKIT_FULL_CLASS=1``.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import synthetic_class as sc
+from bpkit.autograde import load_exercises
+from bpkit.exercises import MODULES
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BIN = os.path.dirname(sys.executable)
+TOY_REGISTRY = os.path.join(HERE, "fixtures", "toy_exercises.py")
+FULL = os.environ.get("BPKIT_FULL_CLASS") == "1"
+TIMEOUT = "5"  # seconds per cell: the hanging kinds cost that, twice
+
+TOY_MISTAKES = {  # kind -> (function, code appended to its cell)
+    "mistake_relu": ("relu_grad", "def relu_grad(x):\n    return np.maximum(0.0, np.asarray(x, dtype=float))\n"),
+    "mistake_chain": ("sin_square_grad", "def sin_square_grad(x):\n    return np.cos(np.asarray(x, dtype=float) ** 2)\n"),
+}
+TOY_MISTAKES_EXPECTED = {"mistake_relu": {"relu_grad_test": 0.0}, "mistake_chain": {"sin_square_grad_test": 0.0}}
+
+pytestmark = pytest.mark.slow
+
+
+def real_assignments():
+    return [a for a in MODULES if os.path.isfile(os.path.join(ROOT, "solutions", a, f"{a}.ipynb"))]
+
+
+def run(cmd, cwd):
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"`{' '.join(cmd)}` failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    return done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module", params=["toy"] + real_assignments())
+def graded(request, tmp_path_factory):
+    asg = request.param
+    course = str(tmp_path_factory.mktemp(asg))
+    if asg == "toy":
+        shutil.copytree(os.path.join(HERE, "fixtures", "course", "solutions"), os.path.join(course, "solutions"))
+        registry, kinds, mistakes = ["--exercises", TOY_REGISTRY], sc.KINDS + list(TOY_MISTAKES), TOY_MISTAKES
+        exercises = load_exercises(TOY_REGISTRY, asg)
+    else:
+        shutil.copytree(os.path.join(ROOT, "solutions", asg), os.path.join(course, "solutions", asg))
+        registry, kinds, mistakes = [], (sc.KINDS if FULL else sc.SUBSET), None
+        exercises = load_exercises("", asg)
+    shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), course)
+    run(["nbgrader", "generate_assignment", asg], course)
+    sc.make_class(course, asg, exercises, kinds, mistakes)
+    # sandbox uids of our own, so that test runs side by side (other checkouts) never meet
+    uid_base = str(100000 + (os.getpid() % 10000) * 8)
+    grade = ["bpkit-grade", asg, "-j", "2", "-t", TIMEOUT, "--seed", "1", "--uid-base", uid_base] + registry
+    log = run(grade, course)
+    if "t_gradebook" in kinds:  # again, now that everyone else's grades are in the gradebook
+        log += run(grade + ["--student", "t_gradebook"], course)
+    run(["nbgrader", "generate_feedback", asg], course)
+    run(["nbgrader", "export"], course)
+    with open(os.path.join(course, "grades", f"{asg}.csv"), newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    want = {k: sc.expected(k, exercises, TOY_MISTAKES_EXPECTED if asg == "toy" else None) for k in kinds}
+    return dict(course=course, asg=asg, exercises=exercises, kinds=kinds, rows=rows, want=want, log=log)
+
+
+def _gradebook_scores(course, asg):
+    from nbgrader.api import Gradebook
+    out = {}
+    with Gradebook("sqlite:///" + os.path.join(course, "gradebook.db"), "bpkit") as gb:
+        for sub in gb.assignment_submissions(asg):
+            out[sub.student.id] = ({g.name: g.score for nb in sub.notebooks for g in nb.grades},
+                                   any(nb.flagged for nb in sub.notebooks))
+    return out
+
+
+def test_every_submission_scores_exactly_as_expected(graded):
+    scores = _gradebook_scores(graded["course"], graded["asg"])
+    wrong = []
+    for kind, (want, _) in graded["want"].items():
+        got = scores.get(kind, ({}, None))[0]
+        for gid, points in want.items():
+            if got.get(gid) != points:
+                wrong.append(f"{kind}: {gid} scored {got.get(gid)} in the gradebook, expected {points} "
+                             f"(reason: {graded['rows'].get(kind, {}).get('reason')})")
+    assert not wrong, "\n".join(wrong) + "\n--- bpkit-grade output:\n" + graded["log"]
+
+
+def test_tampering_is_flagged_and_only_tampering(graded):
+    scores = _gradebook_scores(graded["course"], graded["asg"])
+    wrong = []
+    for kind, (_, status) in graded["want"].items():
+        row = graded["rows"][kind]
+        if row["status"] != status:
+            wrong.append(f"{kind}: status {row['status']!r}, expected {status!r} (reason: {row['reason']})")
+        flag = "tampering" if kind in sc.TAMPERING else "access"
+        if status == "flagged" and flag not in row["flags"]:
+            wrong.append(f"{kind}: no {flag!r} flag (flags: {row['flags']!r}, reason: {row['reason']})")
+        if status == "ok" and row["flags"]:
+            wrong.append(f"{kind}: flagged {row['flags']!r} but should not be (reason: {row['reason']})")
+        if scores[kind][1] != (status != "ok"):
+            wrong.append(f"{kind}: gradebook 'flagged' is {scores[kind][1]}, expected {status != 'ok'}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_failures_are_reported_by_name_with_a_reason(graded):
+    rows, log = graded["rows"], graded["log"]
+    for kind, reason in [("invalid_json", "not a valid notebook|could not be re-checked|JSON"),
+                         ("hang_nosigint", "did not return"), ("os_exit", "killed the kernel"),
+                         ("duplicated", "nbgrader autograde failed")]:
+        if kind in rows:
+            assert re.search(reason, rows[kind]["reason"]), f"{kind}: reason {rows[kind]['reason']!r} should match {reason!r}"
+    for kind in ("invalid_json",):
+        if kind in rows:
+            assert re.search(rf"\b{kind}\b.*failed", log), f"the progress output does not report {kind} as failed:\n{log}"
+
+
+def test_every_submission_has_a_row_in_both_exports(graded):
+    kinds = set(graded["kinds"])
+    assert set(graded["rows"]) == kinds, f"grades/{graded['asg']}.csv rows: {sorted(graded['rows'])}"
+    with open(os.path.join(graded["course"], "grades.csv"), newline="") as f:
+        exported = {row["student_id"] for row in csv.DictReader(f) if row["assignment"] == graded["asg"]}
+    assert exported == kinds, f"nbgrader export is missing {sorted(kinds - exported)}"
+
+
+def _text(path):
+    with open(path) as f:
+        return html.unescape(re.sub(r"<[^>]+>", "", f.read()))
+
+
+def test_feedback_shows_messages_but_never_hidden_tests(graded):
+    import nbformat
+    course, asg = graded["course"], graded["asg"]
+    source = nbformat.read(os.path.join(course, "solutions", asg, f"{asg}.ipynb"), 4)
+    hidden = []
+    for cell in source.cells:
+        m = re.search(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
+        hidden += [ln.strip() for ln in (m.group(1).splitlines() if m else []) if len(ln.strip()) > 8]
+    assert hidden, f"{asg} has no hidden tests to check"
+    pages = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(course, "feedback")) for f in fs if f.endswith(".html")]
+    assert pages, "generate_feedback wrote nothing"
+    for page in pages:
+        text = _text(page)
+        leaked = [ln for ln in hidden if ln in text]
+        assert not leaked, f"{page} quotes hidden test lines: {leaked}"
+    if asg == "toy":
+        text = _text(os.path.join(course, "feedback", "mistake_relu", asg, f"{asg}.html"))
+        assert "relu_grad([-1, 2]) should be [0, 1]" in text or "relu_grad is wrong on random inputs" in text, \
+            "the feedback of a wrong answer lacks the test's diagnostic message"
