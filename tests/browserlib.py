@@ -305,28 +305,26 @@ JS_SHOWN = """() => {
                 Array.from(o.querySelectorAll('svg')).map(s => s.outerHTML).join('')).join('\\n');
 }"""
 
-# Mark the first operable control in the widget cells; say what it is.
-JS_MARK_CONTROL = """(widgetCells) => {
-  const cells = (%s)();
+# Mark the first operable control in one widget cell, of a kind not in `skip`; say which kind.
+JS_MARK_CONTROL = """([i, skip]) => {
+  document.querySelectorAll('[data-bpkit-control]').forEach(e => e.removeAttribute('data-bpkit-control'));
+  document.querySelectorAll('[data-bpkit-part]').forEach(e => e.removeAttribute('data-bpkit-part'));
+  const cell = (%s)()[i];
   const kinds = [
     ['slider', '.widget-slider', '.noUi-handle, input[type=range]'],
-    ['button', '.widget-button, .jupyter-button:not(.widget-toggle-button)', null],
-    ['toggle', '.widget-toggle-buttons', '.widget-toggle-button:not(.mod-active)'],
     ['dropdown', '.widget-dropdown', 'select'],
+    ['toggle', '.widget-toggle-buttons', '.widget-toggle-button:not(.mod-active)'],
     ['checkbox', '.widget-checkbox', 'input[type=checkbox]'],
+    ['button', 'button.widget-button, button.jupyter-button:not(.widget-toggle-button)', null],
   ];
   for (const [kind, rootSel, partSel] of kinds) {
-    for (const i of widgetCells) {
-      const cell = cells[i];
-      if (!cell) continue;
-      const root = cell.querySelector('.jp-OutputArea-output ' + rootSel);
-      if (!root) continue;
-      root.setAttribute('data-bpkit-control', kind);
-      const part = partSel ? root.querySelector(partSel) : root;
-      if (part) part.setAttribute('data-bpkit-part', '1');
-      else root.setAttribute('data-bpkit-part', '1');
-      return {kind, cell: i};
-    }
+    if (skip.includes(kind)) continue;
+    const root = cell && cell.querySelector('.jp-OutputArea-output ' + rootSel);
+    if (!root) continue;
+    root.setAttribute('data-bpkit-control', kind);
+    const part = partSel ? root.querySelector(partSel) : root;
+    (part || root).setAttribute('data-bpkit-part', '1');
+    return kind;
   }
   return null;
 }""" % JS_CELLS
@@ -337,7 +335,7 @@ class Report:
     notebook: str
     svg_checked: dict = field(default_factory=dict)
     widgets_checked: dict = field(default_factory=dict)
-    interaction: str = ""
+    interactions: dict = field(default_factory=dict)  # widget cell -> what was operated
     screenshot: str = ""
     problems: list = field(default_factory=list)
     seconds: float = 0.0
@@ -414,29 +412,50 @@ def check_notebook(page, lab: JupyterLab, relpath: str, expected: Expected, shot
                                 + (f"; the cell shows {', '.join(bad)}" if bad else "")
                                 + f"); cell text: {cell['text'][:300]!r}")
 
-    if expected.widget_cells and not any(p.startswith(tuple(f"cell {i}:" for i in expected.widget_cells)) for p in problems):
-        control = page.evaluate(JS_MARK_CONTROL, sorted(expected.widget_cells))
-        if control is None:
-            problems.append(f"no slider, button, toggle, dropdown or checkbox found in widget cells "
-                            f"{sorted(expected.widget_cells)}: nothing to interact with")
-        else:
+    # Operate one control in every widget cell: what the notebook shows must change.
+    broken_cells = {p.split(":")[0] for p in problems}
+    for i in sorted(expected.widget_cells):
+        if f"cell {i}" in broken_cells:
+            continue
+        # A slider usually redraws at once; some widgets only act on their button (a slider that
+        # sets a parameter, then "Race!"). Try each kind of control until one changes the view.
+        tried = []
+        while True:
+            kind = page.evaluate(JS_MARK_CONTROL, [i, tried])
+            if kind is None:
+                break
+            tried.append(kind)
             before = page.evaluate(JS_SHOWN)
-            _interact(page, control["kind"])
+            _interact(page, kind)
             try:
-                page.wait_for_function(f"(before) => ({JS_SHOWN})() !== before", arg=before, timeout=30_000)
-                rep.interaction = f"{control['kind']} in cell {control['cell']} changed what the notebook shows"
+                page.wait_for_function(f"(before) => ({JS_SHOWN})() !== before", arg=before, timeout=15_000)
             except Exception:
-                problems.append(f"operating the {control['kind']} in cell {control['cell']} changed nothing "
-                                "in the notebook's outputs (waited 30 s)")
-            # what the interaction drew must be free of errors too
-            for i in range(n_cells):
-                for err in page.evaluate(JS_CELL_REPORT, i)["errors"]:
-                    msg = f"cell {i}: error output in the browser: {err}"
-                    if msg not in problems:
-                        problems.append(msg + " (after the interaction)")
-            # the picture shows the widget and what it drew
-            page.evaluate("() => document.querySelector('[data-bpkit-control]').closest('.jp-Cell')"
-                          ".querySelector('.jp-Cell-outputWrapper').scrollIntoView({block: 'start'})")
+                continue
+            rep.interactions[i] = kind
+            # let the kernel finish what the control started before reading errors or the picture
+            page.wait_for_function(JS_KERNEL_READY, timeout=DEADLINE_MS)
+            page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(i) \
+                .screenshot(path=str(shot.with_name(f"{shot.stem}-cell{i}-after-{kind}.png")))
+            break
+        if i not in rep.interactions:
+            problems.append(f"cell {i}: " + (f"operating its {', '.join(tried)} changed nothing in the notebook's "
+                                             "outputs (waited 15 s after each)" if tried else
+                                             "no slider, dropdown, toggle, checkbox or button in its widget"))
+    if expected.widget_cells:
+        # what the interactions drew must be free of errors too
+        for i in range(n_cells):
+            for err in page.evaluate(JS_CELL_REPORT, i)["errors"]:
+                msg = f"cell {i}: error output in the browser: {err}"
+                if msg not in problems:
+                    problems.append(msg + " (after the interactions)")
+        # the picture shows the first widget and what it drew
+        first = min(expected.widget_cells)
+        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(first) \
+            .locator(".jp-Cell-outputWrapper").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    elif expected.svg_cells:
+        first = min(expected.svg_cells)
+        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(first) \
+            .evaluate("e => e.scrollIntoView({block: 'start'})")
 
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(300)  # let the last redraw paint before the picture (not a check)

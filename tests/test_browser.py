@@ -101,7 +101,7 @@ def test_notebook_renders_and_responds_in_browser(student_lab, case):
     finally:
         page.close()
     summary = {"notebook": case, "seconds": rep.seconds, "svg_cells": rep.svg_checked,
-               "widget_cells": rep.widgets_checked, "interaction": rep.interaction,
+               "widget_cells": rep.widgets_checked, "interactions": rep.interactions,
                "screenshot": rep.screenshot, "problems": rep.problems}
     (bl.ARTIFACTS / f"{case}.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
