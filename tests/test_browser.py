@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -190,3 +195,52 @@ def test_the_five_course_notebooks_exist():
     missing = [n for n in COURSE_NOTEBOOKS if n not in found]
     assert not missing, (f"notebooks/ lacks {missing} (found {found}); the browser test only checks "
                          "notebooks that exist")
+
+
+def test_course_start_prints_the_url_and_lands_on_the_first_notebook(tmp_path):
+    """`./course start` (the README's first command) on this machine: it prints a URL with a token
+    that opens the first notebook in JupyterLab, and Ctrl+C twice stops it."""
+    port = bl.free_port()
+    home = tmp_path / "home"
+    lab_env = bl.JupyterLab(ROOT, home, tmp_path / "unused.log").env  # private config/settings dirs
+    lab_env.pop("DISPLAY", None)
+    first = "notebooks/01-computational-graphs/01-computational-graphs.ipynb"
+    proc = subprocess.Popen(["./course", "start", "--port", str(port), "--ServerApp.port_retries=0"],
+                            cwd=ROOT, env=lab_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True).start()
+    pattern = re.compile(rf"(http://(?:localhost|127\.0\.0\.1):{port}/lab/tree/{re.escape(first)}\?token=\w+)")
+    seen, url = [], None
+    try:
+        deadline = time.monotonic() + 300  # the first run may install packages
+        while url is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                continue
+            m = pattern.search(seen[-1])
+            url = m and m[1]
+        assert url, "./course start printed no URL of the first notebook; its output:\n" + "".join(seen)[-3000:]
+        with bl.Browser(tmp_path / "profile") as browser:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_function(bl.JS_KERNEL_READY)
+            title = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").get_attribute("aria-label") or ""
+            tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current").inner_text()
+            page.screenshot(path=str(bl.ARTIFACTS / "course-start.png"))
+        assert "01-computational-graphs.ipynb" in tab, f"./course start opened {tab!r} ({title!r}), not {first}"
+        assert not page.errors, page.errors
+    finally:
+        for _ in range(2):  # Ctrl+C twice, as the README says
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+                time.sleep(0.5)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise AssertionError("./course start did not stop on Ctrl+C twice")
+    # stopped (0, or the interrupt's own status when the second Ctrl+C lands mid-shutdown)
+    assert proc.returncode in (0, -signal.SIGINT, 130), f"./course start exited with {proc.returncode}"
