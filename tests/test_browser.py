@@ -244,3 +244,38 @@ def test_course_start_prints_the_url_and_lands_on_the_first_notebook(tmp_path):
             raise AssertionError("./course start did not stop on Ctrl+C twice")
     # stopped (0, or the interrupt's own status when the second Ctrl+C lands mid-shutdown)
     assert proc.returncode in (0, -signal.SIGINT, 130), f"./course start exited with {proc.returncode}"
+
+
+def _validate(page, lab, relpath: str, shot: Path) -> str:
+    """Open a notebook, press nbgrader's Validate, return the result dialog's text."""
+    page.goto(lab.url(f"lab/tree/{relpath}") + "&reset")
+    page.wait_for_function(bl.JS_KERNEL_READY)
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .validate-button").click()
+    dialog = page.locator(".jp-Dialog-content")
+    dialog.wait_for()
+    page.wait_for_function("() => { const d = document.querySelector('.jp-Dialog-content');"
+                           " return d && !/Validating/i.test(d.innerText); }", timeout=bl.DEADLINE_MS)
+    page.screenshot(path=str(shot))
+    return dialog.inner_text()
+
+
+def test_validate_button_gives_students_feedback(student_lab):
+    """The students' feedback loop the README promises: Validate says Success on a finished
+    notebook and names what fails on an unfinished one."""
+    lab, browser, paths = student_lab
+    name = COURSE_NOTEBOOKS[0] if COURSE_NOTEBOOKS[0] in paths else "fixture-00-browser-demo"
+    filled = paths[name]
+    # the notebook as a student gets it, next to the filled copy
+    fresh = filled.with_name("fresh-" + filled.name)
+    src = (ROOT if name in COURSE_NOTEBOOKS else FIXTURE) / "notebooks" / filled.parent.name / filled.name
+    shutil.copy(src, fresh)
+    page = browser.new_page()
+    try:
+        ok = _validate(page, lab, str(filled.relative_to(lab.root)), bl.ARTIFACTS / "validate-success.png")
+        page.keyboard.press("Escape")
+        bad = _validate(page, lab, str(fresh.relative_to(lab.root)), bl.ARTIFACTS / "validate-failure.png")
+    finally:
+        page.close()
+    assert "Success! Your notebook passes all the tests." in ok, ok
+    assert "Success" not in bad and ("failed" in bad.lower() or "error" in bad.lower()), bad
+    assert not page.errors, page.errors
