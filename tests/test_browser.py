@@ -122,11 +122,14 @@ def test_fixture_exercises_every_check():
 
 def test_browser_check_fails_on_broken_widgets_and_errors(tmp_path):
     """Prove the check can fail: the fixture notebook, filled, with one more cell that raises,
-    served by a JupyterLab whose widget manager is disabled. The same check must report the
-    unrendered widget (shown as its text repr) and the error output."""
+    served by a JupyterLab whose widget manager is disabled, and expected to draw a graph in a
+    cell that only prints. The same check must report the unrendered widget (shown as its text
+    repr), the error output and the missing graph."""
     name = "00-browser-demo"
     filled = _filled_copy(FIXTURE, name, tmp_path / "course")
     expected = bl.expected_outputs(filled)  # what the page should show, as in the real test
+    assert 3 not in expected.svg_cells
+    expected.svg_cells[3] = 1  # and one graph the notebook never draws: cell 3 only prints
     nb = nbformat.read(filled, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('deliberately broken')"))
     nbformat.write(nb, filled)
@@ -139,7 +142,8 @@ def test_browser_check_fails_on_broken_widgets_and_errors(tmp_path):
     text = "\n".join(rep.problems)
     assert "cell 5: widget not rendered" in text and "its text repr" in text, text
     assert "deliberately broken" in text, text
-    assert "SVG" not in text, text  # the graph itself still renders
+    assert "cell 3: 1 SVG graph(s) expected, 0 rendered" in text, text
+    assert "cell 4:" not in text, text  # the real graph still renders without the widget manager
 
 
 def test_nbgrader_extension_loads_and_exchange_is_writable(tmp_path):
@@ -279,3 +283,12 @@ def test_validate_button_gives_students_feedback(student_lab):
     assert "Success! Your notebook passes all the tests." in ok, ok
     assert "Success" not in bad and ("failed" in bad.lower() or "error" in bad.lower()), bad
     assert not page.errors, page.errors
+
+
+def test_missing_chromium_fails_with_instructions(monkeypatch):
+    """No Chromium anywhere: the browser tests fail (never skip) and say how to get one."""
+    monkeypatch.delenv("BPKIT_CHROMIUM", raising=False)
+    monkeypatch.setattr(bl.shutil, "which", lambda name: None)
+    monkeypatch.setattr(bl.os, "access", lambda path, mode: False)
+    with pytest.raises(AssertionError, match="apt-get install chromium"):
+        bl.find_chromium()
