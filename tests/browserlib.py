@@ -101,8 +101,12 @@ def expected_outputs(path: Path, timeout: int = 300) -> Expected:
             "NotebookClient(nb, timeout=int(sys.argv[3]), kernel_name='python3', allow_errors=True,\n"
             "               resources={'metadata': {'path': sys.argv[4]}}).execute()\n"
             "nbformat.write(nb, sys.argv[2])\n")
+    t0 = time.monotonic()
     r = subprocess.run([sys.executable, "-c", code, str(path), str(executed), str(timeout), str(path.parent)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, timeout=4 * timeout)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"nbclient-{path.stem}.log").write_text(
+        f"{time.monotonic() - t0:.1f} s, exit {r.returncode}\n{r.stdout}\n{r.stderr}")
     if r.returncode != 0:
         raise AssertionError(f"executing {path} with nbclient failed:\n{r.stderr[-3000:]}")
     nb = nbformat.read(executed, as_version=4)
@@ -199,6 +203,14 @@ class JupyterLab:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
+
+    def shutdown_kernels(self) -> None:
+        """Stop every kernel this server runs (each opened notebook starts one)."""
+        with urllib.request.urlopen(self.url("api/kernels"), timeout=30) as r:
+            kernels = json.load(r)
+        for k in kernels:
+            req = urllib.request.Request(self.url(f"api/kernels/{k['id']}"), method="DELETE")
+            urllib.request.urlopen(req, timeout=60).close()
 
     def log_text(self) -> str:
         self._log.flush()

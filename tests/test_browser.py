@@ -105,6 +105,7 @@ def test_notebook_renders_and_responds_in_browser(student_lab, case):
                                 bl.ARTIFACTS / f"{case}.png")
     finally:
         page.close()
+        lab.shutdown_kernels()
     summary = {"notebook": case, "seconds": rep.seconds, "svg_cells": rep.svg_checked,
                "widget_cells": rep.widgets_checked, "interactions": rep.interactions,
                "screenshot": rep.screenshot, "problems": rep.problems}
@@ -113,9 +114,9 @@ def test_notebook_renders_and_responds_in_browser(student_lab, case):
     assert not rep.problems, f"{case} in the browser:\n  - " + "\n  - ".join(rep.problems)
 
 
-def test_fixture_exercises_every_check():
+def test_fixture_exercises_every_check(tmp_path):
     """The fixture notebook must keep drawing a graph and a widget, or the test of the test is gone."""
-    path = FIXTURE / "solutions" / "00-browser-demo" / "00-browser-demo.ipynb"
+    path = _filled_copy(FIXTURE, "00-browser-demo", tmp_path)
     exp = bl.expected_outputs(path)
     assert exp.svg_cells and exp.widget_cells and not exp.errors, exp
 
