@@ -96,30 +96,54 @@ def test_repo2docker_accepts_the_binder_folder():
         "the repository must be in the image before `pip install -e .`"
 
 
-def _repo2docker_python(minor: str) -> str:
-    """The exact Python repo2docker's conda lock file gives Binder for python-3.X."""
-    import repo2docker
+def _repo2docker_lock(minor: str) -> str:
+    """repo2docker's conda lock file for python-3.X: the environment Binder starts from."""
+    import importlib.util
 
-    lock = Path(repo2docker.__file__).parent / "buildpacks" / "conda" / f"environment.py-{minor}-linux-64.lock"
+    spec = importlib.util.find_spec("repo2docker")  # located, not imported (it warns on import)
+    assert spec and spec.origin, "jupyter-repo2docker is not installed (it is in the test extra)"
+    lock = Path(spec.origin).parent / "buildpacks" / "conda" / f"environment.py-{minor}-linux-64.lock"
     assert lock.exists(), f"repo2docker has no environment for Python {minor} ({lock})"
-    m = re.search(r"/python-(3\.\d+\.\d+)-", lock.read_text())
-    assert m, f"no python version in {lock}"
+    return lock.read_text()
+
+
+def _repo2docker_python(minor: str) -> str:
+    """The exact Python Binder builds for python-3.X."""
+    m = re.search(r"/python-(3\.\d+\.\d+)-", _repo2docker_lock(minor))
+    assert m, f"no python version in repo2docker's lock for {minor}"
     return m[1]
+
+
+def _binder_base_packages(minor: str) -> list[str]:
+    """The Jupyter add-ons Binder's image already has, which our pins must install beside
+    (PyPI name == conda version)."""
+    lock = _repo2docker_lock(minor)
+    out = []
+    for conda, pypi in (("jupyterhub-base", "jupyterhub"), ("jupyter-resource-usage", "jupyter-resource-usage"),
+                        ("jupyter-offlinenotebook", "jupyter-offlinenotebook")):
+        m = re.search(rf"/{conda}-(\d[\w.]*)-", lock)
+        assert m, f"{conda} not in repo2docker's lock for {minor}"
+        out.append(f"{pypi}=={m[1]}")
+    return out
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("what", ["binder", "lock"])
 def test_pins_resolve_to_wheels_for_their_python(what, tmp_path):
     """binder/requirements.txt for the exact Python Binder builds (repo2docker's own conda lock
-    for runtime.txt's version, e.g. 3.11.14: Requires-Python checks need the micro version);
+    for runtime.txt's version, e.g. 3.11.14: Requires-Python checks need the micro version),
+    together with the Jupyter add-ons already in Binder's image (JupyterHub's single-user
+    server, resource usage, offline notebook);
     requirements/lock.txt for the oldest Python ./course accepts, 3.11.0 (Debian 12 has 3.11.2)."""
+    extra = []
     if what == "binder":
         reqs, version = BINDER / "requirements.txt", _repo2docker_python(binder_python())
+        extra = _binder_base_packages(binder_python())  # e.g. jupyterhub==5.4.0: must fit our pins
     else:
         reqs, version = ROOT / "requirements" / "lock.txt", "3.11.0"
     cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
            "--target", str(tmp_path / "target"), "--python-version", version,
-           *[a for p in PLATFORMS for a in ("--platform", p)], "--only-binary=:all:", "-r", str(reqs)]
+           *[a for p in PLATFORMS for a in ("--platform", p)], "--only-binary=:all:", "-r", str(reqs), *extra]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{reqs.relative_to(ROOT)} does not resolve for Python {version} on " \
                                  f"{PLATFORMS}:\n{' '.join(cmd)}\n{done.stderr[-3000:]}"
