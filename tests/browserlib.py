@@ -301,6 +301,9 @@ JS_CELL_REPORT = """(i) => {
     svgImages: Array.from(cell.querySelectorAll('.jp-RenderedSVG img, .jp-RenderedSVG svg, .jp-RenderedImage img[src^="data:image/svg"]'))
         .map(e => e.tagName === 'IMG' ? (e.complete && e.naturalWidth > 0) : (e.getBoundingClientRect().width > 0)),
     widgets: cell.querySelectorAll('.jp-OutputArea-output .jupyter-widgets').length,
+    // [drawn width, width of the output column] of each SVG image: wider ones are cut/scrolled
+    svgWidths: Array.from(cell.querySelectorAll('.jp-RenderedSVG img'))
+        .map(e => [Math.round(e.getBoundingClientRect().width), Math.round(e.closest('.jp-OutputArea-output').clientWidth)]),
     errors: Array.from(cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
         .map(o => o.innerText.slice(0, 500)),
   };
@@ -348,6 +351,7 @@ class Report:
     svg_checked: dict = field(default_factory=dict)
     widgets_checked: dict = field(default_factory=dict)
     interactions: dict = field(default_factory=dict)  # widget cell -> what was operated
+    wide_svgs: dict = field(default_factory=dict)  # cell -> [width, column width]: information, not a failure
     screenshot: str = ""
     problems: list = field(default_factory=list)
     seconds: float = 0.0
@@ -410,6 +414,7 @@ def check_notebook(page, lab: JupyterLab, relpath: str, expected: Expected, shot
             cell = page.evaluate(JS_CELL_REPORT, i)
             shown = sum(cell["svgImages"])
             rep.svg_checked[i] = shown
+            rep.wide_svgs.update({i: w for w in cell["svgWidths"] if w[0] > w[1]})
             if shown < expected.svg_cells[i]:
                 problems.append(f"cell {i}: {expected.svg_cells[i]} SVG graph(s) expected, {shown} rendered "
                                 f"(elements found: {cell['svgImages']}); cell shows: {cell['text'][:300]!r}")

@@ -108,6 +108,7 @@ def test_notebook_renders_and_responds_in_browser(student_lab, case):
         lab.shutdown_kernels()
     summary = {"notebook": case, "seconds": rep.seconds, "svg_cells": rep.svg_checked,
                "widget_cells": rep.widgets_checked, "interactions": rep.interactions,
+               "svgs_wider_than_the_column": rep.wide_svgs,
                "screenshot": rep.screenshot, "problems": rep.problems}
     (bl.ARTIFACTS / f"{case}.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
