@@ -37,7 +37,7 @@ import pytest
 import browserlib as bl
 
 ROOT = bl.ROOT
-FIXTURE = Path(__file__).parent / "fixtures" / "course"
+FIXTURE = Path(__file__).parent / "fixtures" / "browser-course"
 COURSE_NOTEBOOKS = ["01-computational-graphs", "02-paths-vs-dynamic-programming", "03-backpropagation",
                     "04-jacobians-and-log-softmax", "05-decoupled-vector-network"]
 
