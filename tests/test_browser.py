@@ -123,16 +123,19 @@ def test_fixture_exercises_every_check(tmp_path):
 
 
 def test_browser_check_fails_on_broken_widgets_and_errors(tmp_path):
-    """Prove the check can fail: the fixture notebook, filled, with one more cell that raises,
+    """Prove the check can fail: the fixture notebook, filled, with a last cell that raises,
     served by a JupyterLab whose widget manager is disabled, and expected to draw a graph in a
-    cell that only prints. The same check must report the unrendered widget (shown as its text
-    repr), the error output and the missing graph."""
+    cell that only prints, plus a cell that logs a console error. The same check must report the
+    unrendered widget (shown as its text repr), the error output, the console error and the
+    missing graph."""
     name = "00-browser-demo"
     filled = _filled_copy(FIXTURE, name, tmp_path / "course")
     expected = bl.expected_outputs(filled)  # what the page should show, as in the real test
     assert 3 not in expected.svg_cells
     expected.svg_cells[3] = 1  # and one graph the notebook never draws: cell 3 only prints
     nb = nbformat.read(filled, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "from IPython.display import Javascript\nJavascript(\"console.error('deliberate console error')\")"))
     nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('deliberately broken')"))
     nbformat.write(nb, filled)
     with bl.JupyterLab(tmp_path / "course", tmp_path / "home", bl.ARTIFACTS / "jupyter-server-broken.log",
@@ -144,6 +147,7 @@ def test_browser_check_fails_on_broken_widgets_and_errors(tmp_path):
     text = "\n".join(rep.problems)
     assert "cell 5: widget not rendered" in text and "its text repr" in text, text
     assert "deliberately broken" in text, text
+    assert "console error: deliberate console error" in text, text
     assert "cell 3: 1 SVG graph(s) expected, 0 rendered" in text, text
     assert "cell 4:" not in text, text  # the real graph still renders without the widget manager
 
