@@ -32,3 +32,13 @@ c.GenerateFeedback.preprocessors = [
     "bpkit.nbgrader_ext.ShortTestTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# nbgrader's exchange (release/fetch/submit between instructor and students). The default,
+# /usr/local/share/nbgrader/exchange, is not writable on Binder or a laptop, and opening the
+# Assignment List then logs an "Unwritable directory" traceback. Default to a folder of the
+# course's own; a class sharing one server sets NBGRADER_EXCHANGE to a shared, writable folder.
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", os.path.join(HERE, ".exchange"))
+try:  # nbgrader only checks the folder; it must exist
+    os.makedirs(c.Exchange.root, exist_ok=True)
+except OSError:
+    pass  # nbgrader will say "Unwritable directory" and name it

@@ -1,0 +1,35 @@
+"""The README a student reads first: its set-up commands, its Binder badge, its links."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_set_up_starts_with_the_two_commands():
+    section = README.split("## Set up", 1)[1]
+    first_block = re.search(r"```bash\n(.*?)```", section, re.S)[1]
+    assert first_block == ("./course start    # opens the course in JupyterLab\n"
+                           "./course test     # runs every test\n"), first_block
+    assert section.lstrip().startswith("```bash"), "the two commands must come first in Set up"
+
+
+def test_binder_badge_lands_on_the_first_notebook():
+    m = re.search(r"\(https://mybinder\.org/v2/gh/([^)\s]+)\)", README)
+    assert m, "README has no Binder badge link"
+    url = urlparse("https://mybinder.org/v2/gh/" + m[1])
+    target = parse_qs(url.query).get("urlpath", [""])[0]
+    assert target.startswith("lab/tree/"), f"the badge should open JupyterLab on a notebook: {target!r}"
+    path = ROOT / target.removeprefix("lab/tree/")
+    assert path.name == "01-computational-graphs.ipynb" and path.exists(), f"{path} is not the first notebook"
+
+
+def test_relative_links_and_images_exist():
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README)
+    local = [link for link in links if not re.match(r"[a-z]+://", link)]
+    assert local, "no relative links found; did the README lose its notebook list?"
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, f"README links to files that do not exist: {missing}"
