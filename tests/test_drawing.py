@@ -126,15 +126,35 @@ def test_without_dot_the_drawing_explains_how_to_install(monkeypatch, tmp_path):
         drawn.svg()
 
 
+# The instructor's and the command line's side of bpkit: they start nbgrader, kernels and
+# sandboxes, and no notebook ever imports them.
+TOOLS = {"autograde.py", "sandbox.py", "course.py", "nbgrader_ext.py", "_audit.py"}
+
+
 def test_only_the_drawing_module_runs_processes():
-    """The JupyterLite seam: no subprocess (or graphviz call) anywhere in bpkit but drawing.py."""
+    """The JupyterLite seam: no subprocess (or graphviz call) in the part of bpkit that notebooks
+    use, except drawing.py."""
     root = Path(bp.__file__).parent
     for path in root.rglob("*.py"):
-        if path.name == "drawing.py":
+        if path.name == "drawing.py" or (path.parent == root and path.name in TOOLS):
             continue
         text = path.read_text()
         for word in ("subprocess", "import graphviz", "os.system", "Popen"):
             assert word not in text, f"{path.relative_to(root)} uses {word}"
+
+
+def test_what_notebooks_import_loads_none_of_the_tools():
+    import subprocess
+    import sys
+
+    code = ("import sys, bpkit, bpkit.widgets, bpkit.grading, bpkit.layers, bpkit.jacobian, "
+            "bpkit.examples, bpkit.paths\n"
+            "from bpkit.exercises import MODULES, for_assignment\n"
+            "[for_assignment(name) for name in MODULES]\n"
+            "print(sorted(m for m in sys.modules if m.startswith('bpkit.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for tool in TOOLS:
+        assert f"bpkit.{tool[:-3]}'" not in loaded, f"a notebook import loads bpkit.{tool[:-3]}"
 
 
 def test_vertices_with_html_characters_are_escaped():
