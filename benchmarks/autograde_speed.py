@@ -78,8 +78,9 @@ def main():
         finally:
             shutil.rmtree(course, ignore_errors=True)
         print(f"| {name} | {wall:.1f} | {wall / n:.2f} | {cpu / n:.2f} |", flush=True)
-        rows.append({"pipeline": pipeline, "jobs": jobs, "submissions": n, "wall_seconds": wall,
-                     "seconds_per_submission": wall / n, "cpu_seconds_per_submission": cpu / n})
+        rows.append({"pipeline": pipeline, "jobs": jobs, "submissions": n, "wall_seconds": round(wall, 1),
+                     "seconds_per_submission": round(wall / n, 2),
+                     "cpu_seconds_per_submission": round(cpu / n, 2)})
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
     # the rows that `python -m benchmarks` puts in its results table (benchmarks/autograde.py)
     out = Path(__file__).resolve().parent / "results" / "autograde.json"
