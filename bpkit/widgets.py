@@ -18,8 +18,7 @@ import time
 import numpy as np
 
 from .drawing import GraphvizMissing, render, to_svg
-from .graph import Graph
-from .ops import OPS
+from .graph import Graph, vjp
 from .paths import PerVertex, count_paths, dp_backward, edge_jacobian, path_product, path_sum, paths
 
 
@@ -117,8 +116,7 @@ def backward_steps(output):
         for k, parent in enumerate(node.parents):
             if parent.is_constant:
                 continue
-            values = [p.value for p in node.parents]
-            term = OPS[node.op].vjp(k)(known[node], node.value, *values, **(node.attrs or {}))
+            term = vjp(node, k, known[node])
             known[parent] = term if parent not in known else known[parent] + term
             terms.append((parent, term))
         steps.append((node, terms, PerVertex(known)))
