@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import Exercise
+from . import Exercise, registered_mistakes
 
 
 def _sigmoid(a):
@@ -184,5 +184,4 @@ EXERCISES = [
 
 def mistakes(function, *args):
     """The registered likely mistakes of one exercise for these inputs (for visible tests)."""
-    ex = next(e for e in EXERCISES if e.function == function)
-    return ex.mistakes(*args) if ex.mistakes is not None else []
+    return registered_mistakes(EXERCISES, function, *args)
