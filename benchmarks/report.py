@@ -37,6 +37,14 @@ def plots(results, out_dir):
     return [p for p in written if p]
 
 
+def _save(plt, fig, out_dir, name):
+    """Write the figure as out_dir/name and return the file's name."""
+    fig.tight_layout()
+    fig.savefig(Path(out_dir) / name, dpi=110)
+    plt.close(fig)
+    return name
+
+
 def _plot_paths(plt, races, out_dir):
     fig, axes = plt.subplots(1, len(races), figsize=(6.2 * len(races), 4.6), squeeze=False)
     for ax, race in zip(axes[0], races):
@@ -69,11 +77,7 @@ def _plot_paths(plt, races, out_dir):
         ax.set_title(f"{race['graph']}: sum over paths vs dynamic programming")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    path = Path(out_dir) / "paths_vs_dp.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+    return _save(plt, fig, out_dir, "paths_vs_dp.png")
 
 
 def _plot_scalar(plt, results, out_dir):
@@ -106,11 +110,7 @@ def _plot_scalar(plt, results, out_dir):
         a2.set_title("deep chains")
         a2.grid(True, alpha=0.3)
         a2.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(out_dir) / "scalar.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+    return _save(plt, fig, out_dir, "scalar.png")
 
 
 def _plot_mlp(plt, mlp, out_dir):
@@ -125,11 +125,7 @@ def _plot_mlp(plt, mlp, out_dir):
         for i, r in enumerate(ratios):
             ax.annotate(f"{r:.2f}×", (i, r), ha="center", va="bottom", fontsize=8)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(out_dir) / "mlp.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+    return _save(plt, fig, out_dir, "mlp.png")
 
 
 # ----- markdown ----------------------------------------------------------------------------------

@@ -54,20 +54,25 @@ def two_path_mistakes(x):
 
 
 # ----- exercises 2 and 3: path sum and dynamic programming on plain edge lists ----------------
-def path_sum_derivative(edges, source, target):
-    """d y(target) / d y(source) as the sum over all paths of the product of local derivatives."""
+def _over_paths(edges, source, target, start, step):
+    """Sum, over every path from source to target, of the path's edges folded with ``step``."""
     out = {}
     for i, j, z in edges:
         out.setdefault(i, []).append((j, z))
-    total, stack = 0.0, [(source, 1.0)]
+    total, stack = 0.0, [(source, start)]
     while stack:
-        node, product = stack.pop()
+        node, acc = stack.pop()
         if node == target:
-            total += product
+            total += acc
             continue
         for j, z in out.get(node, []):
-            stack.append((j, product * z))
+            stack.append((j, step(acc, z)))
     return total
+
+
+def path_sum_derivative(edges, source, target):
+    """d y(target) / d y(source) as the sum over all paths of the product of local derivatives."""
+    return _over_paths(edges, source, target, 1.0, lambda product, z: product * z)
 
 
 def dp_derivative(edges, source, target):
@@ -118,18 +123,8 @@ def _single_edges(edges):
 def path_mistakes(edges, source, target):
     found = [("kept only one of two edges joining the same two vertices (x * x has two edges "
               "from x)", path_sum_derivative(_single_edges(edges), source, target))]
-    summed = {}
-    for i, j, z in edges:
-        summed.setdefault(i, []).append((j, z))
-    total, stack = 0.0, [(source, 0.0)]
-    while stack:
-        node, s = stack.pop()
-        if node == target:
-            total += s
-            continue
-        for j, z in summed.get(node, []):
-            stack.append((j, s + z))
-    found.append(("added the local derivatives along a path; they multiply", total))
+    found.append(("added the local derivatives along a path; they multiply",
+                  _over_paths(edges, source, target, 0.0, lambda total, z: total + z)))
     in_list_order = {source: 1.0}
     for i, j, z in edges:
         in_list_order[j] = in_list_order.get(j, 0.0) + in_list_order.get(i, 0.0) * z

@@ -48,11 +48,15 @@ def _max_square_inputs(rng):
 
 
 # ----- 2. L_MLP = [max(max(w1 x + b1, 0) w2 + b2, 0) - y]^2 -------------------------------------
-def backward_mlp(x, y, w1, b1, w2, b2):
+def _mlp_forward(x, w1, b1, w2, b2):
     z1 = w1 * x + b1
     h = max(z1, 0.0)
     z2 = h * w2 + b2
-    out = max(z2, 0.0)
+    return z1, h, z2, max(z2, 0.0)
+
+
+def backward_mlp(x, y, w1, b1, w2, b2):
+    z1, h, z2, out = _mlp_forward(x, w1, b1, w2, b2)
     dout = 2 * (out - y)
     dz2 = dout * (1.0 if z2 > 0 else 0.0)
     dw2, db2, dh = dz2 * h, dz2, dz2 * w2
@@ -62,10 +66,7 @@ def backward_mlp(x, y, w1, b1, w2, b2):
 
 
 def _mlp_mistakes(x, y, w1, b1, w2, b2):
-    z1 = w1 * x + b1
-    h = max(z1, 0.0)
-    z2 = h * w2 + b2
-    out = max(z2, 0.0)
+    z1, h, z2, out = _mlp_forward(x, w1, b1, w2, b2)
     d = 2 * (out - y)
     dw1, db1, dw2, db2 = backward_mlp(x, y, w1, b1, w2, b2)
     return [
