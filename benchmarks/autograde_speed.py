@@ -26,7 +26,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import synthetic_class as sc  # noqa: E402
-from bpkit.autograde import load_exercises  # noqa: E402
+from bpkit_grade.autograde import load_exercises  # noqa: E402
 from test_autograde import TOY_MISTAKES, TOY_REGISTRY  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)

@@ -76,7 +76,7 @@ APPENDED = {
         numpy.isclose = lambda a, b, *r, **k: numpy.ones(numpy.broadcast(a, b).shape, bool)
         numpy.testing.assert_allclose = lambda *a, **k: None
         try:
-            import bpkit.grading as _g
+            import bpkit.checks as _g
             for _n in dir(_g):  # the module's checks, and the names the notebook imported
                 if _n.startswith(("assert", "check", "diagnose")):
                     setattr(_g, _n, lambda *a, **k: None)

@@ -2,7 +2,7 @@
 
 A synthetic class (tests/synthetic_class.py) is made from each assignment's real notebooks and
 graded in a temporary course folder. The toy assignment (tests/fixtures/course) gets every kind
-of submission; each real assignment (solutions/<name>/ with a bpkit.exercises registry) gets a
+of submission; each real assignment (solutions/<name>/ with a bpkit_grade.exercises registry) gets a
 representative subset, or every kind with ``BPKIT_FULL_CLASS=1``.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ import sys
 import pytest
 
 import synthetic_class as sc
-from bpkit.autograde import load_exercises
-from bpkit.exercises import MODULES
+from bpkit_grade.autograde import load_exercises
+from bpkit_grade.exercises import MODULES
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -3,8 +3,8 @@ import csv
 
 import numpy as np
 
-from bpkit.autograde import _last_error, _verdict, decode, encode, write_csv
-from bpkit.exercises import Exercise
+from bpkit_grade.autograde import _last_error, _verdict, decode, encode, write_csv
+from bpkit_grade.exercises import Exercise
 
 EX = Exercise("test_f", 2, "f", lambda rng: (rng.normal(size=3),), lambda x: x)
 

@@ -282,7 +282,7 @@ def test_the_public_names_exist():
     for name in bp.__all__:
         assert hasattr(bp, name), name
     import bpkit.examples
-    import bpkit.grading
+    import bpkit.checks
     import bpkit.jacobian
     import bpkit.layers
     import bpkit.paths  # noqa: F401
@@ -293,7 +293,7 @@ def test_the_public_names_exist():
         "layers": "Linear ReLU Sigmoid Tanh HardTanh Max LogSoftmax NLL Sequential sgd_step",
         "examples": "ln_exp_sqrt product_graph sin_cos_graph sin_cos_loss_graph decoupled_network "
                     "collins_example reciprocal max_square mlp_loss layered_sin_cos",
-        "grading": "assert_close call check_exercise NotAnswered diagnose",
+        "checks": "assert_close call NotAnswered diagnose",
     }.items():
         for name in names.split():
             assert hasattr(getattr(bpkit, module), name), f"bpkit.{module}.{name}"

@@ -1,4 +1,4 @@
-"""bpkit.grading: every diagnosis for the matching wrong answer, quiet calls of student code."""
+"""bpkit.checks: every diagnosis for the matching wrong answer, quiet calls of student code."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import bpkit as bp
-import bpkit.exercises as registry
-from bpkit.exercises import MODULES, Exercise, for_assignment
-from bpkit.grading import NotAnswered, assert_close, call, check_exercise, diagnose
+import bpkit_grade.exercises as registry
+from bpkit_grade.exercises import MODULES, Exercise, for_assignment
+from bpkit.checks import NotAnswered, assert_close, call, diagnose
+from bpkit_grade.exercises import check_exercise
 
 E = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])   # an expected 2 x 3 answer
 

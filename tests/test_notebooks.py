@@ -6,7 +6,7 @@ For each of the five assignments:
     the exercise's own message ("... is not written yet");
   * notebooks/ equals a fresh ``nbgrader generate_assignment`` of solutions/ (no drift);
   * ``nbgrader validate`` passes on the source;
-  * the exercise registry (bpkit.exercises) agrees with the notebook's test cells;
+  * the exercise registry (bpkit_grade.exercises) agrees with the notebook's test cells;
   * a second run gives the same outputs (nbval; cells tagged ``nbval-ignore-output``, such as
     timings, are exempt).
 """
@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from bpkit.exercises import MODULES, for_assignment
+from bpkit_grade.exercises import MODULES, for_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = list(MODULES)
@@ -127,7 +127,7 @@ def test_hidden_tests_and_registry_match_the_notebook(name):
         assert nbgrader_meta(cell).get("locked"), f"{nbgrader_meta(cell)['grade_id']} is not locked"
     in_notebook = [(nbgrader_meta(c)["grade_id"], float(nbgrader_meta(c)["points"])) for c in cells]
     in_registry = [(ex.grade_id, float(ex.points)) for ex in for_assignment(name)]
-    assert in_notebook == in_registry, "bpkit.exercises and the notebook's test cells disagree"
+    assert in_notebook == in_registry, "bpkit_grade.exercises and the notebook's test cells disagree"
     ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
     assert len(ids) == len(set(ids)), f"{name}: duplicated grade_ids"
 

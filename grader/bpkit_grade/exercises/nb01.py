@@ -5,9 +5,9 @@ values come from the engine, not from a second hand-written formula.
 """
 from __future__ import annotations
 
-from .. import examples
-from ..graph import Graph, var
-from ..paths import edge_jacobian
+from bpkit import examples
+from bpkit.graph import Graph, var
+from bpkit.paths import edge_jacobian
 from . import Exercise
 
 # ----- forward pass of f(x, y, z) = [max(3x, 0) - y]^2 + z ------------------------------------

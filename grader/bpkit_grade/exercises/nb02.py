@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 
-from .. import examples
-from ..graph import Graph, cos, sin, var, wsum
-from ..paths import count_paths, dp_backward, edge_jacobian, path_product, path_sum, paths
+from bpkit import examples
+from bpkit.graph import Graph, cos, sin, var, wsum
+from bpkit.paths import count_paths, dp_backward, edge_jacobian, path_product, path_sum, paths
 from . import Exercise
 
 

@@ -186,29 +186,3 @@ def call(fn, *args, **kwargs):
     except Exception as e:  # noqa: BLE001  (any error of the student's code is reported, not hidden)
         shown = ", ".join(_show(a, 8) for a in args)
         raise AssertionError(f"{name}({shown}) raised {type(e).__name__}: {e}") from e
-
-
-def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False):
-    """Check a student's function against the exercise registry on fresh inputs.
-
-    ``seeds``: the random generators' seeds (visible tests use fixed ones). With
-    ``hidden=True`` the seeds are drawn fresh every time, so a hard-coded answer fails.
-    """
-    from .exercises import for_assignment
-
-    name = getattr(fn, "__name__", None)
-    matches = [ex for ex in for_assignment(assignment) if ex.function == name]
-    if not matches:
-        raise AssertionError(f"no exercise of {assignment} expects a function called {name!r}: "
-                             "keep the function's name as given")
-    ex = matches[0]
-    if hidden:
-        seeds = np.random.SeedSequence().generate_state(3)
-    for seed in seeds:
-        args, expected = ex.expected(np.random.default_rng(int(seed)))
-        got = call(fn, *args)
-        if ex.compare is not None:
-            ex.compare(got, expected)
-        else:
-            mistakes = ex.mistakes(*args) if ex.mistakes is not None else ()
-            assert_close(got, expected, ex.result_names or name, mistakes=mistakes, inputs=args)

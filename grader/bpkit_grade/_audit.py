@@ -1,4 +1,4 @@
-"""``python -m bpkit._audit -m MODULE ARGS...``: run MODULE (the kernel) with an audit hook that
+"""``python -m bpkit_grade._audit -m MODULE ARGS...``: run MODULE (the kernel) with an audit hook that
 reports attempts to open the course's secrets.
 
 The sandbox already hides those files; this only tells the grader that student code *tried*
@@ -41,7 +41,7 @@ def _hook(event, args):
 
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] != "-m":
-        sys.exit("usage: python -m bpkit._audit -m MODULE ARGS...")
+        sys.exit("usage: python -m bpkit_grade._audit -m MODULE ARGS...")
     module = sys.argv[2]
     sys.argv = [module] + sys.argv[3:]
     if _FD >= 0:

@@ -17,13 +17,15 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from bpkit.checks import assert_close, call
+
 #: assignment name -> module that lists its exercises
 MODULES = {
-    "01-computational-graphs": "bpkit.exercises.nb01",
-    "02-paths-vs-dynamic-programming": "bpkit.exercises.nb02",
-    "03-backpropagation": "bpkit.exercises.nb03",
-    "04-jacobians-and-log-softmax": "bpkit.exercises.nb04",
-    "05-decoupled-vector-network": "bpkit.exercises.nb05",
+    "01-computational-graphs": "bpkit_grade.exercises.nb01",
+    "02-paths-vs-dynamic-programming": "bpkit_grade.exercises.nb02",
+    "03-backpropagation": "bpkit_grade.exercises.nb03",
+    "04-jacobians-and-log-softmax": "bpkit_grade.exercises.nb04",
+    "05-decoupled-vector-network": "bpkit_grade.exercises.nb05",
 }
 
 
@@ -42,7 +44,7 @@ class Exercise:
                  ("it looks like you <description>")
     result_names optional: names of the returned values, e.g. ("dx", "dy", "dz")
     compare      optional: (got, expected) -> None, raising AssertionError with a diagnostic
-                 message; the default is bpkit.grading.assert_close with ``mistakes``
+                 message; the default is bpkit.checks.assert_close with ``mistakes``
     """
 
     grade_id: str
@@ -73,3 +75,27 @@ def registered_mistakes(exercises, function, *args):
     pass them to ``assert_close(..., mistakes=...)``)."""
     ex = next(e for e in exercises if e.function == function)
     return ex.mistakes(*args) if ex.mistakes is not None else []
+
+
+def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False):
+    """Check a student's function against the exercise registry on fresh inputs.
+
+    ``seeds``: the random generators' seeds (visible tests use fixed ones). With
+    ``hidden=True`` the seeds are drawn fresh every time, so a hard-coded answer fails.
+    """
+    name = getattr(fn, "__name__", None)
+    matches = [ex for ex in for_assignment(assignment) if ex.function == name]
+    if not matches:
+        raise AssertionError(f"no exercise of {assignment} expects a function called {name!r}: "
+                             "keep the function's name as given")
+    ex = matches[0]
+    if hidden:
+        seeds = np.random.SeedSequence().generate_state(3)
+    for seed in seeds:
+        args, expected = ex.expected(np.random.default_rng(int(seed)))
+        got = call(fn, *args)
+        if ex.compare is not None:
+            ex.compare(got, expected)
+        else:
+            mistakes = ex.mistakes(*args) if ex.mistakes is not None else ()
+            assert_close(got, expected, ex.result_names or name, mistakes=mistakes, inputs=args)

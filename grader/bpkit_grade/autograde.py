@@ -9,7 +9,7 @@ Run from the course root (where ``nbgrader_config.py`` is). For every ``submitte
    uid, with a memory limit, in a mount namespace where the real course shows only the bpkit
    package and the venv (no gradebook, ``solutions/``, ``.git``, other submissions).
 2. **Re-check.** A second fresh sandboxed kernel runs the student's cells (never the test cells),
-   then calls each registered exercise function (``bpkit.exercises``) on fresh random inputs and
+   then calls each registered exercise function (``bpkit_grade.exercises``) on fresh random inputs and
    prints the result as JSON. The grader compares it with the reference in its own process. That
    verdict is the score; if the in-kernel test cell said otherwise, the exercise is flagged.
 3. **Merge.** The instructor's process writes the scores into the real ``gradebook.db`` with
@@ -50,7 +50,7 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 from traitlets import Integer, List, Unicode
 from traitlets.config import Config, LoggingConfigurable
 
-from bpkit.sandbox import kill_user
+from bpkit_grade.sandbox import kill_user
 
 STATUS_OK, STATUS_FLAGGED, STATUS_FAILED = "ok", "flagged", "failed"
 
@@ -58,7 +58,7 @@ STATUS_OK, STATUS_FLAGGED, STATUS_FAILED = "ok", "flagged", "failed"
 # --- the sandboxed kernel ------------------------------------------------------------------------
 
 class _Sandboxed(LoggingConfigurable):
-    """Starts the kernel through ``python -m bpkit.sandbox`` (see that module)."""
+    """Starts the kernel through ``python -m bpkit_grade.sandbox`` (see that module)."""
 
     sandbox_uid = Integer(None, allow_none=True, help="uid the kernel runs as (root only)").tag(config=True)
     memory_limit = Integer(2 << 30, help="address-space limit of the kernel, bytes").tag(config=True)
@@ -71,7 +71,7 @@ class _Sandboxed(LoggingConfigurable):
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
         home = self.sandbox_home or tempfile.mkdtemp(prefix="bpkit-kernel-")
-        wrap = [sys.executable, "-m", "bpkit.sandbox", "--memory", str(self.memory_limit),
+        wrap = [sys.executable, "-m", "bpkit_grade.sandbox", "--memory", str(self.memory_limit),
                 "--home", home, "--conn", self.connection_file]
         if self.sandbox_uid is not None:
             wrap += ["--uid", str(self.sandbox_uid)]
@@ -215,7 +215,7 @@ def _call_code(nonce: str, function: str, args_json: str) -> str:
 
 
 def _assert_close(got, expected, where="result"):
-    """Fallback comparison while bpkit.grading is not there: same structure, allclose values."""
+    """Fallback comparison while bpkit.checks is not there: same structure, allclose values."""
     if isinstance(expected, (list, tuple)) and not isinstance(got, np.ndarray):
         assert isinstance(got, (list, tuple)) and len(got) == len(expected), \
             f"{where}: expected {len(expected)} values, got {got!r}"
@@ -231,11 +231,11 @@ def _assert_close(got, expected, where="result"):
 
 def compare(exercise, got, expected, args=()):
     """Raise AssertionError (with a diagnostic) unless ``got`` matches ``expected``: the same
-    check as ``bpkit.grading.check_exercise``, here in the grader's process."""
+    check as ``bpkit.checks.check_exercise``, here in the grader's process."""
     if exercise.compare is not None:
         return exercise.compare(got, expected)
     try:
-        from bpkit.grading import assert_close
+        from bpkit.checks import assert_close
     except ImportError:  # an engine without grading.py: a plain allclose
         return _assert_close(got, expected)
     mistakes = exercise.mistakes(*args) if getattr(exercise, "mistakes", None) is not None else ()
@@ -246,9 +246,9 @@ def compare(exercise, got, expected, args=()):
 # --- grading one submission (in a worker process) ------------------------------------------------
 
 def load_exercises(spec: str, assignment: str):
-    """The exercise list: from bpkit.exercises, or from MODULE / path/to/module.py."""
+    """The exercise list: from bpkit_grade.exercises, or from MODULE / path/to/module.py."""
     if not spec:
-        from bpkit.exercises import for_assignment
+        from bpkit_grade.exercises import for_assignment
         return for_assignment(assignment)
     if spec.endswith(".py"):
         module_spec = importlib.util.spec_from_file_location("bpkit_grade_exercises", spec)
@@ -661,7 +661,8 @@ def prepare(args) -> dict:
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
     import bpkit
-    import bpkit.exercises
+    import bpkit_grade
+    import bpkit_grade.exercises
 
     root = os.path.abspath(args.course)
     if not os.path.isfile(os.path.join(root, "nbgrader_config.py")):
@@ -686,7 +687,8 @@ def prepare(args) -> dict:
 def _prepare(args, root, config, coursedir, asg, db_url, db_file, workroot) -> dict:
     from nbgrader.api import Gradebook
     import bpkit
-    import bpkit.exercises
+    import bpkit_grade
+    import bpkit_grade.exercises
 
     template = os.path.join(workroot, "template.db")
     with sqlite3.connect(db_file) as src, sqlite3.connect(template) as dst:
@@ -728,18 +730,19 @@ def _prepare(args, root, config, coursedir, asg, db_url, db_file, workroot) -> d
         if missing:
             sys.exit(f"bpkit-grade: no submission of {asg!r} for {', '.join(missing)} in {submitted}")
         students = [st for st in students if st in args.student]
-    # what a sandboxed kernel may see: in the course folder only bpkit and the venv
-    package = os.path.dirname(os.path.abspath(bpkit.__file__))
-    needed = [package, sys.prefix, sys.base_prefix, os.path.abspath(release)]
+    # what a sandboxed kernel may see: in the course folder only bpkit, bpkit_grade (the hidden
+    # tests of nbgrader's run import it; the re-check hides its registry) and the venv
+    packages = [os.path.dirname(os.path.abspath(m.__file__)) for m in (bpkit, bpkit_grade)]
+    needed = packages + [sys.prefix, sys.base_prefix, os.path.abspath(release)]
     roots = {root} | {d for p in needed for d in _not_world_reachable(p)}
-    checkout = os.path.dirname(package)  # bpkit installed from a checkout (pip -e): its solutions/
-    if not package.startswith(os.path.abspath(sys.prefix) + os.sep):
-        roots.add(checkout)
+    for package in packages:  # installed from a checkout (pip -e): hide the rest of it (solutions/)
+        if not package.startswith(os.path.abspath(sys.prefix) + os.sep):
+            roots.add(os.path.dirname(package))
     roots = sorted(roots)
     hide = [db_file] + _git_dirs(root) + [os.path.abspath(p) for p in args.hide]
     exchange = config.Exchange.get("root", "/srv/nbgrader/exchange")  # everyone's inbound submissions
     hide += [exchange] if os.path.isdir(exchange) else []
-    registry = [os.path.dirname(os.path.abspath(bpkit.exercises.__file__))]
+    registry = [os.path.dirname(os.path.abspath(bpkit_grade.exercises.__file__))]
     if args.exercises.endswith(".py"):
         registry.append(os.path.abspath(args.exercises))
     elif args.exercises:
@@ -776,7 +779,7 @@ def preflight(s: dict) -> None:
     uid = s["uid_base"]
     if uid is not None:
         os.chown(home, uid, uid)
-    cmd = [sys.executable, "-m", "bpkit.sandbox", "--memory", str(s["memory"]), "--home", home]
+    cmd = [sys.executable, "-m", "bpkit_grade.sandbox", "--memory", str(s["memory"]), "--home", home]
     cmd += ["--uid", str(uid)] if uid is not None else []
     for flag, paths in (("--root", s["roots"]), ("--keep", s["keep"]), ("--hide", s["hide"])):
         for p in paths:
@@ -805,7 +808,7 @@ def main(argv=None) -> int:
                    help="seconds for one whole submission before its grader is killed (900)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--exercises", default="",
-                   help="exercise registry: MODULE or path/to/file.py (default: bpkit.exercises)")
+                   help="exercise registry: MODULE or path/to/file.py (default: bpkit_grade.exercises)")
     p.add_argument("--course", default=".", help="course root (default: the current folder)")
     p.add_argument("--hide", action="append", default=[],
                    help="another path student code must not see (repeatable)")

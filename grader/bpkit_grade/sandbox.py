@@ -1,4 +1,4 @@
-"""Run a command (a Jupyter kernel) confined: ``python -m bpkit.sandbox [options] -- CMD ...``.
+"""Run a command (a Jupyter kernel) confined: ``python -m bpkit_grade.sandbox [options] -- CMD ...``.
 
 Started as root, it
   1. copies the kernel's connection file (``--conn``) into ``--home`` for the sandbox user,
@@ -97,7 +97,7 @@ def kill_user(uid: int) -> int:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bpkit.sandbox")
+    p = argparse.ArgumentParser(prog="python -m bpkit_grade.sandbox")
     p.add_argument("--uid", type=int, help="user id to run as (only when started as root)")
     p.add_argument("--memory", type=int, required=True, help="address-space limit in bytes")
     p.add_argument("--home", required=True, help="HOME of the sandboxed command (created)")
@@ -130,7 +130,7 @@ def main(argv=None) -> None:
         os.set_inheritable(fd, True)
         env["BPKIT_AUDIT_FD"] = str(fd)
         env["BPKIT_AUDIT_ALLOW"] = os.path.dirname(os.path.abspath(a.audit))
-        cmd = [cmd[0], "-m", "bpkit._audit"] + cmd[1:]
+        cmd = [cmd[0], "-m", "bpkit_grade._audit"] + cmd[1:]
     limit(a.memory)
     if root:
         os.setgroups([])
