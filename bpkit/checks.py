@@ -186,3 +186,33 @@ def call(fn, *args, **kwargs):
     except Exception as e:  # noqa: BLE001  (any error of the student's code is reported, not hidden)
         shown = ", ".join(_show(a, 8) for a in args)
         raise AssertionError(f"{name}({shown}) raised {type(e).__name__}: {e}") from e
+
+
+# ----- plain values: what crosses a file or a kernel boundary as JSON ----------------------------
+def to_plain(v):
+    """A JSON-ready copy of ``v``: numbers, text, None, lists and dicts as they are; a NumPy array
+    as ``{"__ndarray__": nested lists, "dtype": ...}``. Anything else raises TypeError."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (list, tuple)):
+        return [to_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): to_plain(x) for k, x in v.items()}
+    if isinstance(v, np.ndarray):
+        if v.dtype == object:
+            raise TypeError("an array of Python objects is not a number, list or array of numbers")
+        return {"__ndarray__": v.tolist(), "dtype": str(v.dtype)}
+    raise TypeError(f"a {type(v).__name__} is not a number, list or array")
+
+
+def from_plain(v):
+    """The inverse of :func:`to_plain` (lists stay lists, tuples come back as lists)."""
+    if isinstance(v, dict) and "__ndarray__" in v:
+        return np.array(v["__ndarray__"], dtype=v["dtype"])
+    if isinstance(v, list):
+        return [from_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: from_plain(x) for k, x in v.items()}
+    return v
