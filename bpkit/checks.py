@@ -9,17 +9,25 @@ was needed") -- followed by expected versus got and the inputs of the failing ca
 ``call(fn, *args)`` runs a student's function so that warnings and stderr output do not fail the
 test cell (nbgrader fails a cell with any stderr output), and so that an exception or a missing
 answer becomes a readable message.
+
+``check(fn)`` runs the visible cases of the exercise that ``fn`` answers, from the file
+``visible-checks.json`` beside the notebook: inputs, expected results and the results of typical
+mistakes, as numbers. No reference code is in the student's reach: the file is written by the
+instructor's package when the notebooks are released, and the hidden tests use fresh inputs.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import io
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 RTOL, ATOL = 1e-5, 1e-8
+CHECKS_FILE = "visible-checks.json"
 
 
 class NotAnswered(AssertionError):
@@ -216,3 +224,33 @@ def from_plain(v):
     if isinstance(v, dict):
         return {k: from_plain(x) for k, x in v.items()}
     return v
+
+
+def check(fn, *, path=CHECKS_FILE):
+    """Check a student's function on the visible cases of its exercise (see the module's doc).
+
+    Raises AssertionError with a diagnosis on the first case that fails, naming the mistake when
+    the answer equals a typical mistake's result; returns the number of cases checked.
+    """
+    name = getattr(fn, "__name__", None)
+    if not callable(fn):
+        raise AssertionError(f"{name or 'your answer'} should be a function, but it is a {type(fn).__name__}")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AssertionError(
+            f"{path} is missing from this notebook's folder, so the visible checks cannot run. "
+            "It comes with the notebook: `./course reset` brings the notebook's folder back "
+            "(your notebook is kept in backups/).") from None
+    except ValueError as e:
+        raise AssertionError(f"{path} is damaged ({e}): `./course reset` brings it back") from None
+    entry = data.get("exercises", {}).get(name)
+    if entry is None:
+        raise AssertionError(f"no exercise of this notebook expects a function called {name!r}: "
+                             "keep the function's name as given")
+    for case in entry["cases"]:
+        inputs = from_plain(case["inputs"])
+        mistakes = [(description, from_plain(value)) for description, value in case["mistakes"]]
+        assert_close(call(fn, *inputs), from_plain(case["expected"]), entry["names"] or name,
+                     mistakes=mistakes, inputs=inputs)
+    return len(entry["cases"])

@@ -130,3 +130,26 @@ def layered_sin_cos(x=1.0, layers=4):
         s = (up + low).named(f"s({i})")
         up, low = g.sin(s, name=f"sin({i})"), g.cos(s, name=f"cos({i})")
     return (up * low).named("o")
+
+
+def sin_cos_of_square(x=1.0):
+    """o = sin(x^2) + cos(x^2): two paths from x to o, one through sin and one through cos
+    (the book's Figure 11.6)."""
+    X = var(x, "x")
+    y = (X ** 2).named("x²")
+    return (g.sin(y, name="sin") + g.cos(y, name="cos")).named("o")
+
+
+def uniform_layered_graph(z=0.3, layers=4, x=0.0):
+    """Chapter exercise 17 (our reading of Figure 11.8): the input x, ``layers`` hidden layers
+    of two vertices each, every vertex of a layer feeding both vertices of the next, and one
+    output fed by the last layer. Every vertex is a weighted sum with all weights ``z``, so
+    every edge has the local derivative z whatever the input."""
+    if layers < 1:
+        raise ValueError(f"layers must be at least 1, got {layers}")
+    X = var(x, "x")
+    up, low = g.wsum([X], [z], name="h(1,1)"), g.wsum([X], [z], name="h(1,2)")
+    for i in range(2, layers + 1):
+        up, low = (g.wsum([up, low], [z, z], name=f"h({i},1)"),
+                   g.wsum([up, low], [z, z], name=f"h({i},2)"))
+    return g.wsum([up, low], [z, z], name="o")

@@ -212,3 +212,16 @@ def _check_in(g, *nodes):
             raise TypeError(f"expected a bpkit vertex, got {type(node).__name__}")
         if node not in g:
             raise GraphError(f"{node.label()!r} is not a vertex of this graph ({g!r})")
+
+
+def edge_list(graph):
+    """A graph as plain data: ``(edges, names)``.
+
+    ``edges`` lists ``(i, j, z)``: an edge from vertex i to vertex j with local derivative z,
+    where i and j are positions in ``graph.nodes`` (a topological order, so i < j) and a vertex
+    used twice by one op gives two edges; ``names[i]`` is the label of vertex i.
+    """
+    g = _graph(graph)
+    index = {id(n): i for i, n in enumerate(g.nodes)}
+    edges = [(index[id(p)], index[id(c)], edge_jacobian((p, c, k))) for p, c, k in g.edges]
+    return edges, [n.label() for n in g.nodes]

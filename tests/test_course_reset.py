@@ -1,46 +1,39 @@
-"""`./course reset 01`: the notebook goes back to its fresh student version, the student's work
-is kept in backups/. Run on a copy of the course, through the real ./course script."""
+"""`./course reset 01`: the notebook goes back to its fresh student version (the one of the
+course's last commit), the student's work is kept in backups/. Run through the real ./course
+script on a git clone of a copy of the course."""
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from bpkit import course as cr
-
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "01-computational-graphs"
 
-pytestmark = pytest.mark.slow
+
+def _git(course, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=course,
+                   check=True, capture_output=True)
 
 
-def _copy_course(dest: Path) -> Path:
+def _copy_course(dest: Path, *, commit=True) -> Path:
     dest.mkdir()
-    for f in ("course", "nbgrader_config.py", "pyproject.toml"):
-        shutil.copy2(ROOT / f, dest / f)
-    if (ROOT / "requirements" / "lock.txt").exists():
-        (dest / "requirements").mkdir()
-        shutil.copy2(ROOT / "requirements" / "lock.txt", dest / "requirements" / "lock.txt")
-    for part in ("solutions", "notebooks"):
-        shutil.copytree(ROOT / part / NAME, dest / part / NAME)
-    # The copy's .venv runs this test's Python, and is stamped as installed from the same
-    # pyproject and lock, so ./course installs nothing (and never touches the real .venv).
-    venv_bin = dest / ".venv" / "bin"
-    venv_bin.mkdir(parents=True)
-    (venv_bin / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-    (venv_bin / "python").chmod(0o755)
-    inputs = [dest / "pyproject.toml"] + ([dest / "requirements" / "lock.txt"]
-                                          if (dest / "requirements" / "lock.txt").exists() else [])
-    (dest / ".venv" / ".bpkit-installed").write_text(
-        hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest() + "\n")
+    shutil.copy2(ROOT / "course", dest / "course")
+    for name in (NAME, "02-paths-vs-dynamic-programming"):
+        shutil.copytree(ROOT / "notebooks" / name, dest / "notebooks" / name)
+    if commit:
+        _git(dest, "init", "-q")
+        _git(dest, "add", ".")
+        _git(dest, "commit", "-qm", "course")
     return dest
+
+
+def _reset(course, *words):
+    return subprocess.run(["./course", "reset", *words], cwd=course, capture_output=True, text=True)
 
 
 def _solution_cells(nb):
@@ -49,41 +42,59 @@ def _solution_cells(nb):
 
 def test_reset_restores_fresh_version_and_keeps_a_backup(tmp_path):
     course = _copy_course(tmp_path / "course")
-    nb_path = course / "notebooks" / NAME / f"{NAME}.ipynb"
+    folder = course / "notebooks" / NAME
+    nb_path = folder / f"{NAME}.ipynb"
     fresh = json.loads(nb_path.read_text())
     nb = nbformat.read(nb_path, as_version=4)
     assert _solution_cells(nb), f"{NAME} has no solution cells to work in"
     _solution_cells(nb)[0].source = "# my own attempt\nanswer = 42\n"
     nbformat.write(nb, nb_path)
-    (course / "notebooks" / NAME / "my-notes.txt").write_text("mine")
+    (folder / "visible-checks.json").unlink()               # a data file the student deleted
+    (folder / "my-notes.txt").write_text("mine")
 
-    done = subprocess.run(["./course", "reset", "01"], cwd=course, capture_output=True, text=True)
+    done = _reset(course, "01")
     assert done.returncode == 0, done.stdout + done.stderr
-
     assert json.loads(nb_path.read_text()) == fresh, "the notebook is not the committed fresh student version"
+    assert (folder / "visible-checks.json").read_bytes() == \
+        (ROOT / "notebooks" / NAME / "visible-checks.json").read_bytes(), "a deleted data file is not back"
     backups = list((course / "backups" / NAME).glob(f"{NAME}-*.ipynb"))
     assert len(backups) == 1, backups
     assert "answer = 42" in backups[0].read_text(), "the backup lost the student's work"
-    assert (course / "notebooks" / NAME / "my-notes.txt").read_text() == "mine", "a student's own file was touched"
-    assert str(backups[0].relative_to(course)) in done.stdout, done.stdout
+    assert (folder / "my-notes.txt").read_text() == "mine", "a student's own file was touched"
+    assert str(backups[0].relative_to(course)) in done.stderr, done.stderr
 
-    again = subprocess.run(["./course", "reset", NAME], cwd=course, capture_output=True, text=True)
+    again = _reset(course, NAME)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "already the fresh version" in again.stdout, again.stdout
+    assert "already the fresh version" in again.stderr, again.stderr
     assert len(list((course / "backups" / NAME).iterdir())) == 1, "a fresh notebook was backed up again"
 
 
-def test_reset_names_and_errors(tmp_path, capsys):
-    course = tmp_path / "c"
-    for name in ("01-computational-graphs", "02-paths-vs-dynamic-programming"):
-        (course / "solutions" / name).mkdir(parents=True)
-        (course / "solutions" / name / f"{name}.ipynb").write_text("{}")
-    assert cr.resolve(course, "01") == "01-computational-graphs"
-    assert cr.resolve(course, "2") == "02-paths-vs-dynamic-programming"
-    assert cr.resolve(course, "02-paths") == "02-paths-vs-dynamic-programming"
-    assert cr.resolve(course, "notebooks/01-computational-graphs/01-computational-graphs.ipynb") == \
-        "01-computational-graphs"
-    with pytest.raises(cr.CourseError, match="names no notebook; use a number or a name: 01-computational"):
-        cr.resolve(course, "07")
-    assert cr.main(["--course-dir", str(tmp_path), "reset", "01"]) == 1
-    assert "not the course folder" in capsys.readouterr().err
+def test_reset_twice_in_one_second_keeps_both_backups(tmp_path):
+    course = _copy_course(tmp_path / "course")
+    nb_path = course / "notebooks" / NAME / f"{NAME}.ipynb"
+    for attempt in ("first", "second"):
+        nb_path.write_text(nb_path.read_text().replace('"cells": [', f'"cells": [], "x{attempt}": [', 1))
+        assert _reset(course, "1").returncode == 0
+    kept = sorted(p.read_text() for p in (course / "backups" / NAME).iterdir())
+    assert len(kept) == 2 and any("xfirst" in k for k in kept) and any("xsecond" in k for k in kept)
+
+
+@pytest.mark.parametrize("word,name", [
+    ("01", NAME), ("1", NAME), ("02-paths", "02-paths-vs-dynamic-programming"),
+    (f"notebooks/{NAME}/{NAME}.ipynb", NAME)])
+def test_reset_understands_numbers_names_and_paths(tmp_path, word, name):
+    course = _copy_course(tmp_path / "course")
+    done = _reset(course, word)
+    assert done.returncode == 0 and f"notebooks/{name}/{name}.ipynb: already the fresh version" in done.stderr, \
+        done.stderr
+
+
+def test_reset_errors_name_the_problem(tmp_path):
+    course = _copy_course(tmp_path / "course")
+    done = _reset(course, "07")
+    assert done.returncode != 0 and "'07' names no notebook; use a number or a name: 01-computational" \
+        in done.stderr, done.stderr
+    assert "usage" in _reset(course).stderr
+    loose = _copy_course(tmp_path / "not-a-clone", commit=False)
+    done = _reset(loose, "01")
+    assert done.returncode != 0 and "not a git clone" in done.stderr, done.stderr

@@ -1,7 +1,7 @@
 """bpkit.checks: every diagnosis for the matching wrong answer, quiet calls of student code."""
 from __future__ import annotations
 
-import importlib.util
+import json
 import sys
 import warnings
 
@@ -11,7 +11,7 @@ import pytest
 import bpkit as bp
 import bpkit_grade.exercises as registry
 from bpkit_grade.exercises import MODULES, Exercise, for_assignment
-from bpkit.checks import NotAnswered, assert_close, call, diagnose
+from bpkit.checks import NotAnswered, assert_close, call, check, diagnose, from_plain
 from bpkit_grade.exercises import check_exercise
 
 E = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])   # an expected 2 x 3 answer
@@ -213,10 +213,7 @@ def test_unknown_assignment():
         for_assignment("nb99")
 
 
-AVAILABLE = [name for name, module in MODULES.items() if importlib.util.find_spec(module)]
-
-
-@pytest.mark.parametrize("assignment", AVAILABLE)
+@pytest.mark.parametrize("assignment", list(MODULES))
 def test_every_registered_reference_passes_its_own_check(assignment):
     exercises = for_assignment(assignment)
     assert len({ex.grade_id for ex in exercises}) == len(exercises)
@@ -228,3 +225,54 @@ def test_every_registered_reference_passes_its_own_check(assignment):
             return reference(*args)
         answer.__name__ = ex.function
         check_exercise(assignment, answer, seeds=(0, 1))
+
+
+# ----- check: the visible cases from visible-checks.json, no reference in the student's reach ------
+@pytest.fixture
+def toy_checks(toy_registry, monkeypatch, tmp_path):
+    """visible-checks.json of the toy registry, written as `./course generate` writes it."""
+    from bpkit_grade import visible
+
+    monkeypatch.setattr(visible, "for_assignment", lambda name: [toy_registry])
+    path = tmp_path / "visible-checks.json"
+    path.write_text(visible.render("toy"))
+    monkeypatch.chdir(tmp_path)
+    return path
+
+
+def test_check_passes_a_correct_answer_on_every_visible_case(toy_checks):
+    def double(x):
+        return x + x
+    assert check(double) == 3   # the seeds 0, 1, 2
+
+
+def test_check_names_a_typical_mistake_from_the_data_alone(toy_checks):
+    def double(x):
+        return x
+    with pytest.raises(AssertionError, match="it looks like you returned the input unchanged"):
+        check(double)
+
+    def double(x):  # noqa: F811
+        return 3 * x
+    with pytest.raises(AssertionError, match=r"1.5 times the right value.*\n  expected:"):
+        check(double)
+
+
+def test_check_file_holds_numbers_only(toy_checks):
+    text = toy_checks.read_text()
+    assert "lambda" not in text and "def " not in text and "2 * x" not in text
+    data = json.loads(text)
+    case = data["exercises"]["double"]["cases"][0]
+    np.testing.assert_allclose(from_plain(case["expected"]), 2 * from_plain(case["inputs"])[0])
+
+
+def test_check_says_what_is_missing(toy_checks):
+    def twice(x):
+        return 2 * x
+    with pytest.raises(AssertionError, match="expects a function called 'twice'"):
+        check(twice)
+    toy_checks.unlink()
+    with pytest.raises(AssertionError, match="visible-checks.json is missing.*./course reset"):
+        check(twice)
+    with pytest.raises(AssertionError, match="should be a function"):
+        check(None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,9 @@ from nbclient import NotebookClient
 from bpkit_grade.exercises import MODULES, for_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = list(MODULES)
+# every notebook of solutions/ (not the registry's list: an assignment missing there must fail
+# test_every_assignment_has_a_registry, not drop out of these tests)
+ASSIGNMENTS = sorted(p.parent.name for p in ROOT.glob("solutions/*/*.ipynb") if p.stem == p.parent.name)
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 # nbgrader starts `alembic` by name when it creates a gradebook: find it next to this Python
 ENV = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
@@ -53,7 +56,11 @@ def graded_cells(nb):
 
 
 def run(path, workdir):
-    """Execute a copy of the notebook in ``workdir``; errors are kept in the outputs."""
+    """Execute a copy of the notebook in ``workdir`` (beside copies of its folder's other files,
+    such as visible-checks.json); errors are kept in the outputs."""
+    for other in path.parent.iterdir():
+        if other.is_file() and other.suffix != ".ipynb":
+            shutil.copy(other, workdir / other.name)
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
@@ -130,6 +137,31 @@ def test_hidden_tests_and_registry_match_the_notebook(name):
     assert in_notebook == in_registry, "bpkit_grade.exercises and the notebook's test cells disagree"
     ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
     assert len(ids) == len(set(ids)), f"{name}: duplicated grade_ids"
+
+
+def test_every_assignment_has_a_registry():
+    assert len(ASSIGNMENTS) >= 5, f"only {ASSIGNMENTS} in solutions/"
+    assert sorted(MODULES) == ASSIGNMENTS, "bpkit_grade.exercises.MODULES and solutions/ disagree"
+
+
+def test_visible_checks_are_current():
+    """solutions/<a>/visible-checks.json is what the registry gives now (notebooks/ gets it from
+    there through nbgrader, which the release test below compares)."""
+    done = subprocess.run([sys.executable, "-m", "bpkit_grade.visible", "--check"], cwd=ROOT,
+                          capture_output=True, text=True, env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_student_notebooks_hold_no_instructor_code(name):
+    """The student version imports only bpkit: no registry, no reference, no grader."""
+    text = student_path(name).read_text()
+    assert "bpkit_grade" not in text and "HIDDEN TESTS" not in text
+    source = nbformat.read(source_path(name), as_version=4)
+    outside_hidden = [re.sub(r"### BEGIN HIDDEN TESTS[\s\S]*?### END HIDDEN TESTS", "", c.source)
+                      for c in source.cells]
+    assert not [s for s in outside_hidden if "bpkit_grade" in s], \
+        f"{name}: only hidden tests (stripped from the student version) may use bpkit_grade"
 
 
 def test_at_least_fifteen_exercises_in_all():

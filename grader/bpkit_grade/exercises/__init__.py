@@ -45,6 +45,9 @@ class Exercise:
     result_names optional: names of the returned values, e.g. ("dx", "dy", "dz")
     compare      optional: (got, expected) -> None, raising AssertionError with a diagnostic
                  message; the default is bpkit.checks.assert_close with ``mistakes``
+    visible_inputs  argument tuples the notebook's visible check always tries first (the worked
+                 example of the text, a case where a gate is closed, ...), before the inputs of
+                 the fixed seeds ``VISIBLE_SEEDS``; see :mod:`bpkit_grade.visible`
     """
 
     grade_id: str
@@ -56,6 +59,7 @@ class Exercise:
     mistakes: Optional[Callable[..., list]] = field(default=None, compare=False)
     result_names: Any = None
     compare: Optional[Callable[[Any, Any], None]] = field(default=None, compare=False)
+    visible_inputs: tuple = ()
 
     def expected(self, rng: np.random.Generator):
         """Fresh inputs and the reference result for them."""
@@ -68,13 +72,6 @@ def for_assignment(name: str) -> list[Exercise]:
     if name not in MODULES:
         raise KeyError(f"unknown assignment {name!r}; known: {', '.join(MODULES)}")
     return list(importlib.import_module(MODULES[name]).EXERCISES)
-
-
-def registered_mistakes(exercises, function, *args):
-    """The likely mistakes registered for one exercise, evaluated on these inputs (visible tests
-    pass them to ``assert_close(..., mistakes=...)``)."""
-    ex = next(e for e in exercises if e.function == function)
-    return ex.mistakes(*args) if ex.mistakes is not None else []
 
 
 def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False):

@@ -122,6 +122,7 @@ EXERCISES = [
         description="the forward pass (p, q, r, s, t) of [max(3x, 0) - y]^2 + z, built with bpkit",
         mistakes=_max_square_mistakes,
         result_names=STAGES,
+        visible_inputs=((1.0, 0.0, -2.0), (-0.5, 1.0, 2.0)),
     ),
     Exercise(
         grade_id="test_square_plus_x_size",
@@ -132,6 +133,7 @@ EXERCISES = [
         description="the number of vertices and edges of the graph of u = u*u + x repeated n times",
         mistakes=_size_mistakes,
         result_names=("vertices", "edges"),
+        visible_inputs=((1,), (2,)),
     ),
     Exercise(
         grade_id="test_forward_collins",
@@ -142,6 +144,7 @@ EXERCISES = [
         description="the forward pass of a graph given by Collins' definition (n=7, l=3)",
         mistakes=_collins_mistakes,
         result_names=("u4", "u5", "u6", "u7"),
+        visible_inputs=((1.0, 2.0, -1.0),),
     ),
     Exercise(
         grade_id="test_local_derivatives_reciprocal",
@@ -153,5 +156,6 @@ EXERCISES = [
         description="the local derivative on each edge of the staged 1 / (y + e^-x)",
         mistakes=_reciprocal_mistakes,
         result_names=("z(x,a)", "z(a,b)", "z(b,c)", "z(y,c)", "z(c,d)"),
+        visible_inputs=((0.0, 1.0),),
     ),
 ]

@@ -6,41 +6,21 @@ Graphs handed to the students' functions are plain data, so that a grader can ma
 
 Vertices are the integers 0 .. n-1, numbered in topological order (every edge has i < j).
 Two edges may join the same pair of vertices (as in x * x): they are two different edges.
-:func:`as_edge_list` turns any bpkit graph into this form.
+:func:`bpkit.paths.edge_list` turns any bpkit graph into this form.
 """
 from __future__ import annotations
 
 import math
 
 from bpkit import examples
-from bpkit.graph import Graph, cos, sin, var, wsum
-from bpkit.paths import count_paths, dp_backward, edge_jacobian, path_product, path_sum, paths
+from bpkit.paths import count_paths, dp_backward, edge_list, path_product, path_sum, paths
 from . import Exercise
 
 
-def as_edge_list(graph):
-    """A bpkit graph as plain data: (edges, names).
-
-    ``edges`` lists (i, j, z) with i, j positions in ``graph.nodes`` (a topological order) and z
-    the local derivative of the edge; ``names[i]`` is the label of vertex i.
-    """
-    g = graph if isinstance(graph, Graph) else graph.graph()
-    index = {id(n): i for i, n in enumerate(g.nodes)}
-    edges = [(index[id(p)], index[id(c)], edge_jacobian((p, c, k))) for p, c, k in g.edges]
-    return edges, [n.label() for n in g.nodes]
-
-
 # ----- exercise 1: the two paths of sin(x^2) + cos(x^2) --------------------------------------
-def sin_cos_of_square(x):
-    """o = sin(x^2) + cos(x^2) as a bpkit graph (the book's Figure 11.6)."""
-    X = var(x, "x")
-    y = (X ** 2).named("x²")
-    return (sin(y, name="sin") + cos(y, name="cos")).named("o")
-
-
 def two_path_products(x):
     """(product along the path through sin, product along the path through cos, their sum)."""
-    o = sin_cos_of_square(x)
+    o = examples.sin_cos_of_square(x)
     g = o.graph()
     by_middle = {path[1][1].name: path_product(path) for path in paths(g, g["x"], o)}
     return (by_middle["sin"], by_middle["cos"], by_middle["sin"] + by_middle["cos"])
@@ -141,22 +121,9 @@ def dp_mistakes(edges, source, target):
 
 
 # ----- exercise 17: 0.3 on every edge ----------------------------------------------------------
-def uniform_layered_graph(z, layers, x=0.0):
-    """Our reading of the book's Figure 11.8: the input x, ``layers`` hidden layers of two
-    vertices each, every vertex of a layer feeding both vertices of the next, and one output
-    fed by the last layer. Every vertex is a weighted sum with all weights ``z``, so every edge
-    has local derivative z whatever the input."""
-    X = var(x, "x")
-    up, low = wsum([X], [z], name="h(1,1)"), wsum([X], [z], name="h(1,2)")
-    for i in range(2, layers + 1):
-        up, low = (wsum([up, low], [z, z], name=f"h({i},1)"),
-                   wsum([up, low], [z, z], name=f"h({i},2)"))
-    return wsum([up, low], [z, z], name="o")
-
-
 def uniform_edges_derivative(z, layers):
     """(number of paths from x to o, d o / d x) when every edge has local derivative z."""
-    o = uniform_layered_graph(z, int(layers))
+    o = examples.uniform_layered_graph(z, int(layers))
     g = o.graph()
     return (count_paths(g, g["x"], o), dp_backward(g)[g["x"]])
 
@@ -176,6 +143,15 @@ def layered_sin_cos_derivative(x, layers):
     return (path_sum(g, g["x"], o), dp_backward(g)[g["x"]])
 
 
+def _edge_list_cases(with_third_leaf):
+    """The product graph of section 4 (x = 1.1, 32 paths) and the ten-vertex sin/cos graph."""
+    edges, names = edge_list(examples.product_graph(depth=5, x=1.1))
+    cases = [(edges, names.index("x"), names.index("o"))]
+    edges, names = edge_list(examples.sin_cos_graph())
+    leaves = ["y(1)", "y(2)", "y(3)"] if with_third_leaf else ["y(1)", "y(2)"]
+    return tuple(cases + [(edges, names.index(leaf), names.index("y(10)")) for leaf in leaves])
+
+
 EXERCISES = [
     Exercise(
         grade_id="test_two_path_products",
@@ -186,6 +162,7 @@ EXERCISES = [
         description="the product of local derivatives on each path of sin(x^2) + cos(x^2), and their sum",
         mistakes=two_path_mistakes,
         result_names=("path through sin", "path through cos", "do/dx"),
+        visible_inputs=((1.0,),),
     ),
     Exercise(
         grade_id="test_path_sum_derivative",
@@ -196,6 +173,7 @@ EXERCISES = [
         description="d y(t)/d y(s) on a plain edge list as the sum over paths of edge products",
         mistakes=path_mistakes,
         result_names=None,
+        visible_inputs=_edge_list_cases(with_third_leaf=False),
     ),
     Exercise(
         grade_id="test_dp_derivative",
@@ -206,6 +184,7 @@ EXERCISES = [
         description="d y(t)/d y(s) on a plain edge list by the backward dynamic program",
         mistakes=dp_mistakes,
         result_names=None,
+        visible_inputs=_edge_list_cases(with_third_leaf=True),
     ),
     Exercise(
         grade_id="test_uniform_edges_derivative",
@@ -216,6 +195,7 @@ EXERCISES = [
         description="chapter exercise 17: paths and derivative when every edge's local derivative is z",
         mistakes=uniform_mistakes,
         result_names=("number of paths", "do/dx"),
+        visible_inputs=((0.3, 4),),
     ),
     Exercise(
         grade_id="test_layered_sin_cos_derivative",
@@ -225,5 +205,6 @@ EXERCISES = [
         reference=layered_sin_cos_derivative,
         description="chapter exercise 18: do/dx of the layered sin/cos graph by path sum and by DP",
         result_names=("path sum", "dynamic programming"),
+        visible_inputs=((1.0, 4),),
     ),
 ]

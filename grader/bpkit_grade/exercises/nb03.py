@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import Exercise, registered_mistakes
+from . import Exercise
 
 
 def _sigmoid(a):
@@ -164,25 +164,25 @@ EXERCISES = [
         grade_id="test_backward_max_square", points=2, function="backward_max_square",
         make_inputs=_max_square_inputs, reference=backward_max_square,
         description="backward pass of [max(3x, 0) - y]^2 + z: (dx, dy, dz)",
-        mistakes=_max_square_mistakes, result_names=("dx", "dy", "dz")),
+        mistakes=_max_square_mistakes, result_names=("dx", "dy", "dz"),
+        visible_inputs=((1.0, 0.0, -2.0), (-0.5, 1.0, 2.0))),
     Exercise(
         grade_id="test_backward_neuron", points=2, function="backward_neuron",
         make_inputs=_neuron_inputs, reference=backward_neuron,
         description="backward pass of a sigmoid neuron: (dw, dx)",
-        mistakes=_neuron_mistakes, result_names=("dw", "dx")),
+        mistakes=_neuron_mistakes, result_names=("dw", "dx"),
+        visible_inputs=(([2.0, -3.0, -3.0], [-1.0, -2.0]),)),
     Exercise(
         grade_id="test_backward_staged", points=3, function="backward_staged",
         make_inputs=_staged_inputs, reference=backward_staged,
         description="backward pass of staged code where x and y are used twice (+=)",
-        mistakes=_staged_mistakes, result_names=("dx", "dy")),
+        mistakes=_staged_mistakes, result_names=("dx", "dy"),
+        visible_inputs=((0.5, 0.8),)),
     Exercise(
         grade_id="test_backward_mlp", points=3, function="backward_mlp",
         make_inputs=_mlp_inputs, reference=backward_mlp,
         description="gradients of L_MLP with respect to w1, b1, w2, b2",
-        mistakes=_mlp_mistakes, result_names=("dL/dw1", "dL/db1", "dL/dw2", "dL/db2")),
+        mistakes=_mlp_mistakes, result_names=("dL/dw1", "dL/db1", "dL/dw2", "dL/db2"),
+        visible_inputs=((2.0, 10.0, -1.0, 4.0, 3.0, 1.0),)),
 ]
 
-
-def mistakes(function, *args):
-    """The registered likely mistakes of one exercise for these inputs (for visible tests)."""
-    return registered_mistakes(EXERCISES, function, *args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Exercise, registered_mistakes
+from . import Exercise
 
 
 # ----- 1. log-softmax, stable ---------------------------------------------------------------------
@@ -132,29 +132,41 @@ def _network_inputs(rng):
             rng.normal(0, 0.5, m), rng.normal(0, 1, (K, m)), rng.normal(0, 0.5, K))
 
 
+def _notebook_network():
+    """The network of the notebook's section 5 (d, m, K = 3, 4, 3; label 2; seed 1)."""
+    rng = np.random.default_rng(1)
+    d, m, K = 3, 4, 3
+    x, label = rng.normal(size=d), 2
+    W, b = rng.normal(size=(m, d)), rng.normal(size=m) * 0.5
+    V, gamma = rng.normal(size=(K, m)), rng.normal(size=K) * 0.5
+    return (x, label, W, b, V, gamma)
+
+
 EXERCISES = [
     Exercise(
         grade_id="test_log_softmax", points=2, function="log_softmax",
         make_inputs=_log_softmax_inputs, reference=log_softmax,
         description="LS(l) = l - log sum exp(l), stable for large l",
-        mistakes=_log_softmax_mistakes),
+        mistakes=_log_softmax_mistakes,
+        visible_inputs=tuple((np.array(l),) for l in ([1.0, 2.0, 3.0], [0.5, -1.0, 0.0, 2.0],
+                                                    [1000.0, 1001.0, 1002.0], [-1000.0, -1001.0, -999.0]))),
     Exercise(
         grade_id="test_log_softmax_jacobian", points=2, function="log_softmax_jacobian",
         make_inputs=_jacobian_inputs, reference=log_softmax_jacobian,
-        description="the K x K Jacobian of log-softmax", mistakes=_jacobian_mistakes),
+        description="the K x K Jacobian of log-softmax", mistakes=_jacobian_mistakes,
+        visible_inputs=((np.array([1.0, 2.0, 0.5]),),
+                        (np.array([1000.0, 998.0, 1001.0, 999.5]),))),
     Exercise(
         grade_id="test_grad_V", points=3, function="grad_V",
         make_inputs=_network_inputs, reference=grad_V,
         description="do/dV and do/dgamma of o = -LS(V tanh(Wx + b) + gamma)_y",
-        mistakes=_grad_V_mistakes, result_names=("dV", "dgamma")),
+        mistakes=_grad_V_mistakes, result_names=("dV", "dgamma"),
+        visible_inputs=(_notebook_network(),)),
     Exercise(
         grade_id="test_grad_W", points=3, function="grad_W",
         make_inputs=_network_inputs, reference=grad_W,
         description="do/dW and do/db of o = -LS(V tanh(Wx + b) + gamma)_y",
-        mistakes=_grad_W_mistakes, result_names=("dW", "db")),
+        mistakes=_grad_W_mistakes, result_names=("dW", "db"),
+        visible_inputs=(_notebook_network(),)),
 ]
 
-
-def mistakes(function, *args):
-    """The registered likely mistakes of one exercise for these inputs (for visible tests)."""
-    return registered_mistakes(EXERCISES, function, *args)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpkit import examples
+
 from . import Exercise
 
 
@@ -216,29 +218,78 @@ def _minibatch_mistakes(X, W, y, z):
     ]
 
 
+# ----- the notebook's worked cases (visible checks try them first) ------------------------------
+def _figure_11_15():
+    """Fig 11.15's network after a backward pass, by name (values and gradients from bpkit)."""
+    net = examples.decoupled_network()
+    net.backward()
+    return net.graph()
+
+
+def _worked_linear():
+    fig = _figure_11_15()
+    return ((fig["W2"].value.reshape(1, 3), fig["h2"].value, np.array([fig["h3"].grad])),
+            (fig["W"].value, fig["x"].value, fig["h1"].grad))   # square W: W for W^T shows
+
+
+def _worked_relu():
+    fig = _figure_11_15()
+    return ((fig["h1"].value, fig["h2"].grad),)
+
+
+def _worked_sigmoid():
+    fig = _figure_11_15()
+    return ((np.array([fig["o"].value]), np.array([fig["o"].grad])),)
+
+
+def _worked_fan_out():
+    rng = np.random.default_rng(2013)
+    W1, W2 = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    return ((W1, W2, np.array([2.0, -1, 3]), np.array([0.2, 0.5, 0.3]),
+             np.array([-2.0, 1, 4]), np.array([1.0, 3, -2])),)
+
+
+def _worked_skip():
+    rng = np.random.default_rng(97)   # both h1 and h2 have open and closed gates
+    W1, W2, W3 = rng.normal(size=(3, 2)), rng.normal(size=(4, 2)), rng.normal(size=(4, 3))
+    return ((W1, W2, W3, rng.normal(size=4), rng.normal(size=2)),)
+
+
+def _worked_minibatch():
+    rng = np.random.default_rng(4)
+    X, W = rng.normal(size=(4, 3)), rng.normal(size=(3, 2))
+    return ((X, W, rng.normal(size=2), rng.normal(size=2)),)
+
+
 EXERCISES = [
     Exercise(grade_id="test_linear_backward", points=2, function="linear_backward",
              make_inputs=_linear_inputs, reference=linear_backward,
              description="backward rule of a linear layer z' = W z: (W^T g', g' z^T)",
-             mistakes=_linear_mistakes, result_names=("g_prev", "dW")),
+             mistakes=_linear_mistakes, result_names=("g_prev", "dW"),
+             visible_inputs=_worked_linear()),
     Exercise(grade_id="test_relu_backward", points=1, function="relu_backward",
              make_inputs=_relu_inputs, reference=relu_backward,
              description="backward rule of a ReLU layer: g' * I(z > 0)",
-             mistakes=_relu_mistakes),
+             mistakes=_relu_mistakes,
+             visible_inputs=_worked_relu()),
     Exercise(grade_id="test_sigmoid_backward", points=1, function="sigmoid_backward",
              make_inputs=_sigmoid_inputs, reference=sigmoid_backward,
              description="backward rule of a sigmoid layer from its output: g' * out * (1 - out)",
-             mistakes=_sigmoid_mistakes),
+             mistakes=_sigmoid_mistakes,
+             visible_inputs=_worked_sigmoid()),
     Exercise(grade_id="test_fan_out_backward", points=2, function="fan_out_backward",
              make_inputs=_fan_out_inputs, reference=fan_out_backward,
              description="exercise 13: dL/dv for v feeding ReLU(W1 v) and sigmoid(W2 v)",
-             mistakes=_fan_out_mistakes),
+             mistakes=_fan_out_mistakes,
+             visible_inputs=_worked_fan_out()),
     Exercise(grade_id="test_skip_connection_grads", points=3, function="skip_connection_grads",
              make_inputs=_skip_inputs, reference=skip_connection_grads,
              description="exercise 8: dy/dh2, dy/dh1, dy/dx with a skip connection",
-             mistakes=_skip_mistakes, result_names=("dy/dh2", "dy/dh1", "dy/dx")),
+             mistakes=_skip_mistakes, result_names=("dy/dh2", "dy/dh1", "dy/dx"),
+             visible_inputs=_worked_skip()),
     Exercise(grade_id="test_minibatch_backward", points=3, function="minibatch_backward",
              make_inputs=_minibatch_inputs, reference=minibatch_backward,
              description="minibatch backward pass of the lecture code: (dX, dW, dy, dz)",
-             mistakes=_minibatch_mistakes, result_names=("dX", "dW", "dy", "dz")),
+             mistakes=_minibatch_mistakes, result_names=("dX", "dW", "dy", "dz"),
+             visible_inputs=_worked_minibatch()),
 ]

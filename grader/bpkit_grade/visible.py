@@ -1,0 +1,113 @@
+"""The data behind the notebooks' visible checks, and the command that releases the notebooks.
+
+A student's notebook must check an answer without holding the answer's code. So the visible
+check cells call :func:`bpkit.checks.check`, which reads ``visible-checks.json`` beside the
+notebook: for each exercise, a few cases of inputs, the expected result, and the results of the
+typical mistakes on those inputs (so the feedback can name the mistake). Numbers only, no code.
+
+This module writes that file into ``solutions/<assignment>/`` from the exercise registry
+(``Exercise.visible_inputs`` first, then the inputs of the seeds :data:`VISIBLE_SEEDS`);
+``nbgrader generate_assignment`` copies it into ``notebooks/<assignment>/`` with the notebook.
+The hidden tests draw fresh inputs, so knowing these cases does not help a student.
+
+    python -m bpkit_grade.visible [ASSIGNMENT ...]    (./course generate)
+
+writes the files and regenerates ``notebooks/`` for the given assignments (all by default);
+``--check`` only says whether the committed files are current (a test runs it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bpkit.checks import CHECKS_FILE, to_plain
+
+from .exercises import MODULES, for_assignment
+
+VISIBLE_SEEDS = (0, 1, 2)
+
+
+def cases(exercise) -> list[dict]:
+    """The visible cases of one exercise: inputs, expected result, typical mistakes' results."""
+    inputs = [tuple(args) for args in exercise.visible_inputs]
+    inputs += [exercise.make_inputs(np.random.default_rng(seed)) for seed in VISIBLE_SEEDS]
+    out = []
+    for args in inputs:
+        mistakes = exercise.mistakes(*args) if exercise.mistakes is not None else []
+        out.append({"inputs": to_plain(list(args)),
+                    "expected": to_plain(exercise.reference(*args)),
+                    "mistakes": [[description, to_plain(value)] for description, value in mistakes]})
+    return out
+
+
+def build(assignment: str) -> dict:
+    """The content of ``visible-checks.json`` for one assignment."""
+    exercises = {}
+    for ex in for_assignment(assignment):
+        if ex.compare is not None:
+            raise ValueError(f"{ex.function}: an exercise with its own compare function cannot be "
+                             "checked from data in the student's notebook")
+        names = list(ex.result_names) if isinstance(ex.result_names, (tuple, list)) else ex.result_names
+        exercises[ex.function] = {"names": names, "cases": cases(ex)}
+    return {"about": f"The visible checks of {assignment}: inputs, expected results and the "
+                     "results of typical mistakes (numbers only). Written by `./course generate` "
+                     "from the instructor's exercise registry; do not edit.",
+            "exercises": exercises}
+
+
+def render(assignment: str) -> str:
+    return json.dumps(build(assignment), indent=1, ensure_ascii=False) + "\n"
+
+
+def write(course: Path, assignment: str) -> Path:
+    path = course / "solutions" / assignment / CHECKS_FILE
+    path.write_text(render(assignment), encoding="utf-8")
+    return path
+
+
+def stale(course: Path, assignment: str) -> bool:
+    path = course / "solutions" / assignment / CHECKS_FILE
+    return not path.exists() or path.read_text(encoding="utf-8") != render(assignment)
+
+
+def release(course: Path, assignment: str) -> None:
+    """``nbgrader generate_assignment ASSIGNMENT --force`` in the course folder."""
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"],
+                          cwd=course, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="./course generate", description=__doc__.split("\n\n")[0])
+    p.add_argument("assignments", nargs="*", help=f"default: all ({', '.join(MODULES)})")
+    p.add_argument("--course", type=Path, default=Path.cwd(), help="course root (default: here)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if a visible-checks.json is not current")
+    a = p.parse_args(argv)
+    course = a.course.resolve()
+    names = a.assignments or list(MODULES)
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        p.error(f"unknown assignment {', '.join(unknown)}; known: {', '.join(MODULES)}")
+    if a.check:
+        old = [n for n in names if stale(course, n)]
+        for n in old:
+            print(f"solutions/{n}/{CHECKS_FILE} is not current: run ./course generate {n}")
+        return 1 if old else 0
+    for n in names:
+        path = write(course, n)
+        release(course, n)
+        print(f"[course] wrote {path.relative_to(course)} and released notebooks/{n}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
