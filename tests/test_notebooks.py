@@ -55,12 +55,17 @@ def graded_cells(nb):
             and not nbgrader_meta(c).get("solution")]
 
 
-def run(path, workdir):
-    """Execute a copy of the notebook in ``workdir`` (beside copies of its folder's other files,
-    such as visible-checks.json); errors are kept in the outputs."""
-    for other in path.parent.iterdir():
+def copy_data_files(folder, workdir):
+    """The files beside a notebook that it reads (visible-checks.json)."""
+    for other in folder.iterdir():
         if other.is_file() and other.suffix != ".ipynb":
             shutil.copy(other, workdir / other.name)
+
+
+def run(path, workdir):
+    """Execute a copy of the notebook in ``workdir`` (beside copies of its folder's other files);
+    errors are kept in the outputs."""
+    copy_data_files(path.parent, workdir)
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
@@ -198,6 +203,7 @@ def test_notebooks_folder_is_a_fresh_nbgrader_release(tmp_path):
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_nbgrader_validate_passes_on_the_source(name, tmp_path):
     shutil.copy(source_path(name), tmp_path / f"{name}.ipynb")
+    copy_data_files(source_path(name).parent, tmp_path)
     done = subprocess.run(NBGRADER + ["validate", f"{name}.ipynb"], cwd=tmp_path,
                           capture_output=True, text=True, env=ENV)
     assert done.returncode == 0 and "Success!" in done.stdout, done.stdout + done.stderr
@@ -209,6 +215,7 @@ def test_outputs_are_deterministic(name, executed, tmp_path):
     nb, _ = executed(name, "solution")
     copy = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, copy)
+    copy_data_files(source_path(name).parent, tmp_path)
     done = subprocess.run([sys.executable, "-m", "pytest", "--nbval", "-q", "-p", "no:cacheprovider",
                            copy.name], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, f"{name}: outputs differ between two runs:\n{done.stdout[-3000:]}"
