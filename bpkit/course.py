@@ -20,21 +20,29 @@ import time
 from pathlib import Path
 
 
+#: the student edition's own folder (written by ``./course publish``): its marker and the fresh
+#: student versions ``reset`` restores
+EDITION = Path(".edition")
+EDITION_MARKER = EDITION / "edition.json"
+EDITION_NOTEBOOKS = EDITION / "notebooks"
+
+
 class CourseError(Exception):
     """Something the person typing the command can fix; the message says what."""
 
 
 def assignments(course: Path) -> list[str]:
-    """Assignment names, from solutions/ (each a folder holding <name>.ipynb)."""
-    return sorted(p.parent.name for p in (course / "solutions").glob("*/*.ipynb")
-                  if p.stem == p.parent.name)
+    """Assignment names, from solutions/ (each a folder holding <name>.ipynb), or in the student
+    edition from its fresh copies."""
+    where = course / "solutions" if (course / "solutions").is_dir() else course / EDITION_NOTEBOOKS
+    return sorted(p.parent.name for p in where.glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
 def resolve(course: Path, which: str) -> str:
     """'01', '1', '01-computational-graphs' or a path to the notebook -> the assignment name."""
     names = assignments(course)
     if not names:
-        raise CourseError(f"no assignments found in {course / 'solutions'}")
+        raise CourseError(f"no assignments found in {course / 'solutions'} or {course / EDITION_NOTEBOOKS}")
     stem = Path(which).stem if which.endswith(".ipynb") else Path(which).name
     if stem in names:
         return stem
@@ -49,7 +57,13 @@ def resolve(course: Path, which: str) -> str:
 
 
 def fresh_release(course: Path, name: str, dest: Path) -> Path:
-    """Generate the student version of ``name`` into ``dest`` with nbgrader; return its folder."""
+    """Generate the student version of ``name`` into ``dest`` with nbgrader (in the student
+    edition: copy the one publish kept); return its folder."""
+    if not (course / "solutions").is_dir():
+        kept = course / EDITION_NOTEBOOKS / name
+        if not (kept / f"{name}.ipynb").exists():
+            raise CourseError(f"the fresh version of {name} is missing ({kept.relative_to(course)}/{name}.ipynb)")
+        return Path(shutil.copytree(kept, dest / name))
     scratch = dest / "course"
     scratch.mkdir(parents=True)
     shutil.copy(course / "nbgrader_config.py", scratch)
@@ -103,8 +117,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     course = args.course_dir.resolve()
     try:
-        if not (course / "nbgrader_config.py").exists():
-            raise CourseError(f"{course} is not the course folder (no nbgrader_config.py); run ./course from it")
+        if not (course / "nbgrader_config.py").exists() and not (course / EDITION_MARKER).exists():
+            raise CourseError(f"{course} is not the course folder (no nbgrader_config.py, no {EDITION_MARKER}); "
+                              "run ./course from it")
         names = assignments(course) if args.notebooks == ["all"] else [resolve(course, w) for w in args.notebooks]
         for name in names:
             for line in reset(course, name):
