@@ -38,7 +38,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import quote
 
-from bpkit.course import EDITION, EDITION_MARKER, EDITION_NOTEBOOKS
+from bpkit.course import EDITION_MARKER, EDITION_NOTEBOOKS
 
 HERE = Path(__file__).resolve().parent
 README_TEMPLATE = HERE / "student_README.md"
