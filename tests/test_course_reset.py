@@ -97,4 +97,5 @@ def test_reset_errors_name_the_problem(tmp_path):
     assert "usage" in _reset(course).stderr
     loose = _copy_course(tmp_path / "not-a-clone", commit=False)
     done = _reset(loose, "01")
-    assert done.returncode != 0 and "not a git clone" in done.stderr, done.stderr
+    assert done.returncode != 0 and "neither a student edition (.edition/) nor a git clone" in done.stderr, \
+        done.stderr
