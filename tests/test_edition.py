@@ -523,7 +523,8 @@ def test_course_start_in_the_edition_serves_the_first_notebook(fresh, tmp_path):
     port = bl.free_port()
     env = dict(env)
     env.pop("DISPLAY", None)
-    proc = subprocess.Popen(["./course", "start", "--port", str(port), "--ServerApp.port_retries=0"],
+    proc = subprocess.Popen(["./course", "start", "--port", str(port), "--ServerApp.port_retries=0",
+                             "--ServerApp.ip=127.0.0.1"],
                             cwd=ed, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     lines = queue.Queue()
