@@ -6,7 +6,7 @@ Each op is one :class:`Op` entry holding
     returns ``g J^{k->i}``: the gradient ``g`` of the vertex's output, carried back along the
     edge from argument ``k``. That is one term of the backward pass ``p^j = sum_i p^i J^{j->i}``.
 
-An op never builds a Jacobian matrix; :func:`bpkit.paths.edge_jacobian` recovers one from the
+An op never builds a Jacobian matrix; :func:`bpkit.backprop.edge_jacobian` recovers one from the
 vector-Jacobian product when a lesson wants to look at it.
 
 The docstring of each op gives its local derivative.
@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+
+from .values import shape as _shape
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,15 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
-def _shape(v):
-    # Scalars are Python floats; np.shape(float) would convert one into an array first (slow).
-    return () if type(v) is float else np.shape(v)
+def call(f, args, attrs=None):
+    """``f(*args, **attrs)``. Python floats raise ZeroDivisionError where NumPy gives inf or nan
+    (with a RuntimeWarning); then retry with NumPy floats, so that scalars behave like arrays and
+    the non-finite check can name the vertex."""
+    try:
+        return f(*args) if attrs is None else f(*args, **attrs)
+    except ZeroDivisionError:
+        args = [np.float64(a) if type(a) is float else a for a in args]
+        return f(*args) if attrs is None else f(*args, **attrs)
 
 
 # ----- elementwise arithmetic (broadcasting as NumPy does) ----------------------------------
