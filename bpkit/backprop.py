@@ -42,6 +42,9 @@ def topological_order(output):
         if node in seen:
             continue
         seen.add(node)
+        if not node.parents:        # a leaf: nothing to wait for
+            order.append(node)
+            continue
         stack.append((node, True))  # comes off the stack again after all its parents
         for p in reversed(node.parents):
             if p not in seen:
@@ -107,14 +110,19 @@ def backprop(output, seed=None, order=None, on_step=None):
         g = grads.get(node)
         if g is None or node.op is None:
             continue
-        op, attrs = OPS[node.op], node.attrs
-        args = [g, node.value]
-        args += [p.value for p in node.parents]
+        vjps, attrs = OPS[node.op].vjps, node.attrs
+        args = [g, node.value]                      # the arguments of every vjp: g, out, *values
+        for parent in node.parents:
+            args.append(parent.value)
         terms = [] if on_step is not None else None
         for k, parent in enumerate(node.parents):
             if not parent.requires_grad:
                 continue
-            contribution = call(op.vjp(k), args, attrs)      # p^node J^{k->node}
+            f = vjps[k]
+            try:                                                   # p^node J^{k->node}
+                contribution = f(*args) if attrs is None else f(*args, **attrs)
+            except ZeroDivisionError:
+                contribution = call(f, args, attrs)
             previous = grads.get(parent)
             grads[parent] = contribution if previous is None else previous + contribution
             if terms is not None:
@@ -129,25 +137,30 @@ def backward(output, seed=None):
     of every vertex that needs one (recomputed from zero on every call, never accumulated)."""
     order = topological_order(output)
     grads = backprop(output, seed, order)
-    taken = {id(seed)}  # arrays that already belong to someone: never store them twice
-    for node in order:
-        if node.requires_grad:
-            node.grad = _own_grad(grads.get(node, 0.0), node.value, taken)
+    stored = set()  # ids of the gradient arrays already stored as some vertex's .grad
+    for node, g in grads.items():  # every vertex that needs a gradient has one here
+        if type(g) is float and type(node.value) is float:
+            node.grad = g                                          # a scalar: nothing to copy
+        else:
+            node.grad = _as_grad(g, node.value, stored, seed)
     return output
 
 
-def _own_grad(g, value, taken):
-    """``g`` as a vertex's own ``.grad``: a float for a scalar vertex; for an array vertex a
-    float array of its shape that no other vertex (nor the caller's seed) shares.
+def _as_grad(g, value, stored, seed):
+    """``g`` as the ``.grad`` of a vertex with this ``value``: a float for a scalar vertex, else
+    a float64 array of the value's shape.
 
-    A fresh array that the backward pass computed is used as it is; anything else (a view, an
-    array already given to another vertex, a broadcast number) is copied. Copying every
-    gradient would cost megabytes per step in a network."""
+    A fresh array that the backward pass computed is stored as it is. Where two vertices get
+    the same one (an add hands its gradient on unchanged), they share it *read-only*, so that
+    neither can be changed through the other. Anything else (a view, the caller's seed, a
+    broadcast number) is copied. Copying every gradient would cost megabytes per step in a
+    network, and writing them to fresh memory is most of that cost."""
     if type(value) is float:
-        return g if type(g) is float else float(np.sum(g))
-    fresh = (type(g) is np.ndarray and g.base is None and g.dtype == np.float64
-             and g.shape == value.shape and id(g) not in taken)
-    if not fresh:
-        g = np.array(np.broadcast_to(g, value.shape), dtype=float)
-    taken.add(id(g))
-    return g
+        return float(np.sum(g))
+    if (type(g) is np.ndarray and g.base is None and g.dtype == np.float64
+            and g.shape == value.shape and g is not seed):
+        if id(g) in stored:
+            g.flags.writeable = False
+        stored.add(id(g))
+        return g
+    return np.array(np.broadcast_to(g, value.shape), dtype=float)

@@ -193,26 +193,37 @@ def apply(op_name, *args, name=None, **attrs):
     op = OPS[op_name]
     if op.arity is not None and len(args) != op.arity:
         raise TypeError(f"{op_name} takes {op.arity} argument(s), got {len(args)}")
+    parents, values, requires_grad = [], [], False
+    for a in args:
+        if not isinstance(a, Var):
+            a = Var(a, requires_grad=False)  # a number or array typed into the expression
+        parents.append(a)
+        values.append(a.value)
+        requires_grad = requires_grad or a.requires_grad
     node = Var.__new__(Var)
     node.grad = None
     node.name = name
     node.op = op_name
-    node.parents = tuple([a if isinstance(a, Var) else Var(a, requires_grad=False) for a in args])
+    node.parents = tuple(parents)
     node.attrs = attrs or None
-    node.requires_grad = any([p.requires_grad for p in node.parents])
-    _evaluate(node, stacklevel=4)
+    node.requires_grad = requires_grad
+    _evaluate(node, op.forward, values, stacklevel=4)
     return node
 
 
-def _evaluate(node, stacklevel):
-    """Compute ``node.value`` from its parents: a shape error, or the first NaN/inf, names them."""
-    values = [p.value for p in node.parents]
+def _evaluate(node, f, values, stacklevel):
+    """``node.value = f(*values)``: a shape error, or the first NaN/inf, names the vertex."""
+    attrs = node.attrs
     try:
-        value = call(OPS[node.op].forward, values, node.attrs)
+        value = f(*values) if attrs is None else f(*values, **attrs)
+    except ZeroDivisionError:  # Python floats; NumPy floats give inf or nan instead
+        value = call(f, values, attrs)
     except (ValueError, IndexError, TypeError) as e:
         raise ShapeError(f"{node.op} of {_describe(node.parents)}: {e}") from None
-    node.value = tidy(value)
-    if not is_finite(node.value) and all(is_finite(v) for v in values):
+    if type(value) is not float:
+        value = tidy(value)
+    node.value = value
+    if not is_finite(value) and all(is_finite(v) for v in values):
         inputs = "; ".join(f"{p.label()} = {format_value(p.value)}" for p in node.parents)
         warnings.warn(f"{node.label()} ({node.op} of {inputs}) is {format_value(node.value)}: "
                       f"the first non-finite value in this graph", NonFiniteWarning,
@@ -313,7 +324,7 @@ class Graph:
             if node.op is None:
                 node.value = as_value(node.value)
             else:
-                _evaluate(node, stacklevel=3)
+                _evaluate(node, OPS[node.op].forward, [p.value for p in node.parents], stacklevel=3)
         return self.output.value
 
     def backward(self, seed=None):

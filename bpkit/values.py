@@ -46,8 +46,13 @@ def size(v):
 
 
 def is_finite(v):
-    """No NaN and no infinity anywhere in ``v``."""
-    return math.isfinite(v) if type(v) is float else bool(np.isfinite(v).all())
+    """No NaN and no infinity anywhere in ``v``.
+
+    For an array, NaN and inf survive a sum, so a finite sum proves every entry finite (a sum
+    needs no temporary array); only when the sum is not finite are the entries looked at."""
+    if type(v) is float:
+        return math.isfinite(v)
+    return math.isfinite(np.sum(v)) or bool(np.isfinite(v).all())
 
 
 def format_value(v, digits=6, limit=6):

@@ -325,3 +325,31 @@ def test_graph_define_names_the_vertex_with_bad_arguments():
         Graph.define(leaves={"a": [1.0, 2.0], "b": [1.0, 2.0, 3.0]}, nodes={"c": ("add", ["a", "b"])})
     with pytest.raises(ShapeError, match=r"vertex 'c': pow of a .*exponent"):
         Graph.define(leaves={"a": 1.0}, nodes={"c": ("pow", ["a"])})
+
+
+def test_no_gradient_can_be_changed_through_another_vertex():
+    """An add hands its gradient on unchanged: the two vertices share that array, read-only
+    (not copied); every other gradient is the vertex's own, and none is a value or the seed."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4, 3))
+    W, b = bp.var(rng.normal(size=(3, 2)), "W"), bp.var(np.zeros(2), "b")
+    z = (X @ W).named("z")
+    h = (z + b).named("h")
+    out = bp.sum(bp.tanh(h))
+    out.backward()
+    assert np.shares_memory(z.grad, h.grad) and not z.grad.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        z.grad[0, 0] = 5.0
+    W.grad[0, 0] += 1.0                  # a parameter's gradient is its own to change
+    b.grad[:] = 0.0
+    arrays = [n for n in out.graph().nodes if isinstance(n.value, np.ndarray)]
+    for n in arrays:
+        for m in arrays:
+            assert not np.shares_memory(n.grad, m.value), (n, m)
+            if m is not n and {n.name, m.name} != {"z", "h"}:
+                assert not np.shares_memory(n.grad, m.grad), (n, m)
+    seed = np.ones((4, 2))               # the caller's seed is copied, never stored or frozen
+    h.backward(seed)
+    assert seed.flags.writeable and h.grad.flags.writeable and z.grad.flags.writeable
+    assert not np.shares_memory(h.grad, seed) and not np.shares_memory(z.grad, seed)
+    assert not np.shares_memory(z.grad, h.grad)
