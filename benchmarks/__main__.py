@@ -60,6 +60,13 @@ def targets(res):
                 out[-1]["why"] = SCALAR_WHY
                 if out[-1]["met"]:
                     out[-1]["only"] = f"at {dag['n_ops']:,} ops with the collector on"
+    for row in res.get("scalar_dag_sizes") or []:  # issue 9: the engine's own work per vertex
+        r2 = (row["off"].get("ratio_bpkit_over_micrograd") or {}).get("build_plus_backward")
+        if row["n_ops"] == 2_000 and r2 is not None:
+            per = row["off"]["ratio_bpkit_over_micrograd"]["per_round_median"]
+            out.append({"target": f"scalar DAG of {row['off']['n_ops']:,} ops, collector off: "
+                                  "bpkit build+backward ≤ 1.5× micrograd",
+                        "measured": f"{r2:.2f}× (per round {per:.2f}×)", "met": r2 <= 1.5})
     depth = res.get("depth") or []
     if depth:
         done = [d["n_ops"] for d in depth if (d.get("bpkit") or {}).get("seconds_per_node")]
@@ -69,11 +76,11 @@ def targets(res):
     for run in res.get("mlp") or []:
         if run["batch"] != 256:
             continue
-        for name in ("graph", "layers"):
+        for name, limit in (("graph", 1.05), ("layers", 1.10)):
             r = run["ratio_over_numpy"][name]
-            t = {"target": f"MLP batch 256: bpkit {name} ≤ 1.10× hand-written NumPy",
+            t = {"target": f"MLP batch 256: bpkit {name} ≤ {limit:.2f}× hand-written NumPy",
                  "measured": f"{r:.2f}× (per round {run['ratio_over_numpy_per_round_median'][name]:.2f}×)",
-                 "met": r <= 1.10}
+                 "met": r <= limit}
             if name == "graph" and not t["met"]:
                 t["why"] = GRAPH_WHY.format(best=run["implementations"]["graph"]["min"]
                                             / run["implementations"]["numpy"]["min"])
@@ -105,11 +112,15 @@ SCALAR_WHY = (
 GRAPH_WHY = (
     "the graph engine does the same five matrix products as the hand-written code; what it adds "
     "is a finiteness check of every new value (so that the first NaN is named), the ReLU mask "
-    "and log-softmax gradient written as separate ops, indexing's gradient through np.add.at, "
-    "and a copy of the few gradients that two vertices would otherwise share. The profile "
-    "showed one big cost, a copy of every gradient array into .grad (about 16% of a step), "
-    "now removed. The best times of the run give {best:.2f}×; on this shared machine the "
-    "medians move by more than the 10% margin from run to run.")
+    "and log-softmax gradient written as separate ops, indexing's gradient through np.add.at. "
+    "It also keeps every value and every gradient of the step alive (each vertex has its .grad, "
+    "and h @ W is a vertex before + b), where the hand-written code lets NumPy reuse its "
+    "temporaries: on this machine most of the remaining difference is writing to fresh memory "
+    "(with glibc told never to give memory back, MALLOC_TRIM_THRESHOLD_ and "
+    "MALLOC_MMAP_THRESHOLD_, one measurement of CPU time gave 1.10× instead of 1.25×). Gradients that two "
+    "vertices share are no longer copied (stored once, read-only). The best times of the run "
+    "give {best:.2f}×; on this shared machine the medians move by several percent from run to "
+    "run.")
 
 
 LAYERS_WHY = (

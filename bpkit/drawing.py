@@ -13,8 +13,10 @@ import math
 
 import numpy as np
 
-from .graph import Graph, Var
+from .backprop import edge_jacobian
+from .graph import Var, as_graph
 from .ops import OPS
+from .values import format_value
 
 INSTALL_HINT = (
     "Graphviz's `dot` program is not installed, so this graph cannot be drawn.\n"
@@ -70,12 +72,7 @@ _Drawing = None
 
 
 def _fmt(v, digits=4):
-    if type(v) is float:
-        return f"{v + 0.0:.{digits}g}"  # + 0.0 turns -0 into 0
-    v = np.asarray(v)
-    if v.size <= 4:
-        return np.array2string(v, precision=3, separator=", ", suppress_small=True)
-    return "shape " + "×".join(map(str, v.shape))
+    return format_value(v, digits=digits, limit=4)
 
 
 def _symbol(node):
@@ -119,7 +116,7 @@ def render(graph, *, grads=True, edge_labels=False, highlight=(), show_op=True,
     global _Drawing
     if _Drawing is None:
         _Drawing = _make_drawing_class()
-    g = graph if isinstance(graph, Graph) else Graph(graph)
+    g = as_graph(graph)
     marked_nodes, marked_edges = set(), set()
     if isinstance(highlight, Var):
         highlight = [highlight]  # one vertex (iterating over a vector vertex gives its entries)
@@ -150,7 +147,6 @@ def render(graph, *, grads=True, edge_labels=False, highlight=(), show_op=True,
     for parent, child, k in g.edges:
         attrs = {}
         if edge_labels:
-            from .paths import edge_jacobian
             z = edge_jacobian((parent, child, k))
             attrs["label"] = _fmt(z, 3) if type(z) is float else f"J {z.shape[0]}×{z.shape[1]}"
         if parent.is_constant:

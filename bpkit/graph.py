@@ -1,10 +1,11 @@
-"""Computational graphs built by running ordinary Python, and the forward and backward passes.
+"""Computational graphs built by running ordinary Python: vertices, their ops, the forward pass.
 
 Write the function as usual, on ``bpkit.var`` values::
 
     x, y = var(0.0, name="x"), var(1.0, name="y")
     d = 1 / (y + math.e ** -x)      # every operation adds one vertex to the graph
-    d.backward()                    # p^j = sum_i p^i J^{j->i}, in reverse topological order
+    d.backward()                    # p^j = sum_i p^i J^{j->i} (bpkit.backprop), in reverse
+                                    # topological order
     x.grad, y.grad                  # (0.25, -0.25)
 
 Vertices are :class:`Var` objects. A vertex remembers its op and its parents *in argument
@@ -21,79 +22,19 @@ Rules worth knowing
 """
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 
 import numpy as np
 
-from .ops import OPS
-
-
-class GraphError(ValueError):
-    """A graph that cannot be built or used: a cycle, an unknown name, a missing seed."""
-
-
-class ShapeError(GraphError):
-    """Operands whose shapes do not fit the op."""
+from . import backprop as _backprop
+from .backprop import GraphError, ShapeError, topological_order
+from .ops import OPS, call
+from .values import as_value, format_value, is_finite, tidy
 
 
 class NonFiniteWarning(RuntimeWarning):
     """A vertex's value became NaN or infinite."""
-
-
-def _as_value(v, what="value"):
-    """A Python float for scalars, a float64 array for anything else."""
-    if isinstance(v, Var):
-        raise TypeError(f"{what} must be a number or an array, not a graph vertex ({v!r})")
-    if isinstance(v, (bool, np.bool_)):
-        return float(v)
-    if isinstance(v, numbers.Real):
-        return float(v)
-    try:
-        a = np.asarray(v, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number or an array of numbers, got {v!r}") from None
-    return float(a) if a.ndim == 0 else a
-
-
-def _tidy(v):
-    if type(v) is float:
-        return v
-    if isinstance(v, np.ndarray):
-        if v.ndim == 0:
-            return float(v)
-        return v if v.dtype == np.float64 else v.astype(float)
-    return float(v)
-
-
-def _finite(v):
-    return math.isfinite(v) if type(v) is float else bool(np.isfinite(v).all())
-
-
-def _own_grad(g, value, taken):
-    """``g`` as a vertex's own ``.grad``: a float for a scalar vertex; for an array vertex a
-    float array of its shape that no other vertex (nor the caller's seed) shares.
-
-    A fresh array that the backward pass computed is used as it is; anything else (a view, an
-    array already given to another vertex, a broadcast number) is copied. Copying every
-    gradient would cost megabytes per step in a network."""
-    if type(value) is float:
-        return float(g) if isinstance(g, float) else float(np.sum(g))  # np.float64 is a float
-    fresh = (type(g) is np.ndarray and g.base is None and g.dtype == np.float64
-             and g.shape == value.shape and id(g) not in taken)
-    if not fresh:
-        g = np.array(np.broadcast_to(g, value.shape), dtype=float)
-    taken.add(id(g))
-    return g
-
-
-def _brief(v, limit=6):
-    if type(v) is float:
-        return f"{v:.6g}"
-    if v.size <= limit:
-        return np.array2string(v, precision=4, separator=", ")
-    return f"array of shape {v.shape}"
 
 
 class Var:
@@ -104,7 +45,9 @@ class Var:
     __array_ufunc__ = None  # NumPy arrays on the left hand their operators over to Var
 
     def __init__(self, value, name=None, *, requires_grad=True):
-        self.value = _as_value(value)
+        if isinstance(value, Var):
+            raise TypeError(f"value must be a number or an array, not a graph vertex ({value!r})")
+        self.value = as_value(value)
         self.grad = None
         self.name = name
         self.op = None  # None for a leaf
@@ -135,15 +78,15 @@ class Var:
         if self.name is not None:
             return str(self.name)
         if self.op is None:
-            return _brief(self.value) if self.is_constant else "leaf"
+            return format_value(self.value) if self.is_constant else "leaf"
         return self.op
 
     def __repr__(self):
         parts = [f"name={self.name!r}"] if self.name is not None else []
         parts.append("leaf" if self.op is None else f"op={self.op!r}")
-        parts.append(f"value={_brief(self.value)}")
+        parts.append(f"value={format_value(self.value)}")
         if self.grad is not None:
-            parts.append(f"grad={_brief(self.grad)}")
+            parts.append(f"grad={format_value(self.grad)}")
         return f"Var({', '.join(parts)})"
 
     def graph(self):
@@ -156,14 +99,9 @@ class Var:
 
         ``seed`` is d L / d self for a non-scalar output (same shape as ``.value``); a scalar
         output needs none (the seed is 1). Gradients are recomputed from zero on every call.
+        The backward pass itself is :func:`bpkit.backprop.backprop`.
         """
-        order = topological_order(self)
-        grads = backprop(self, seed, order)
-        taken = {id(seed)}  # arrays that already belong to someone: never store them twice
-        for node in order:
-            if node.requires_grad:
-                node.grad = _own_grad(grads.get(id(node), 0.0), node.value, taken)
-        return self
+        return _backprop.backward(self, seed)
 
     # ----- operators -------------------------------------------------------------------------
     def __add__(self, other):
@@ -255,40 +193,41 @@ def apply(op_name, *args, name=None, **attrs):
     op = OPS[op_name]
     if op.arity is not None and len(args) != op.arity:
         raise TypeError(f"{op_name} takes {op.arity} argument(s), got {len(args)}")
+    parents, values, requires_grad = [], [], False
+    for a in args:
+        if not isinstance(a, Var):
+            a = Var(a, requires_grad=False)  # a number or array typed into the expression
+        parents.append(a)
+        values.append(a.value)
+        requires_grad = requires_grad or a.requires_grad
     node = Var.__new__(Var)
     node.grad = None
     node.name = name
     node.op = op_name
-    node.parents = tuple(a if isinstance(a, Var) else Var(a, requires_grad=False) for a in args)
+    node.parents = tuple(parents)
     node.attrs = attrs or None
-    node.requires_grad = any(p.requires_grad for p in node.parents)
-    _evaluate(node, stacklevel=4)
+    node.requires_grad = requires_grad
+    _evaluate(node, op.forward, values, stacklevel=4)
     return node
 
 
-def _evaluate(node, stacklevel):
-    """Compute ``node.value`` from its parents: a shape error, or the first NaN/inf, names them."""
-    values = [p.value for p in node.parents]
+def _evaluate(node, f, values, stacklevel):
+    """``node.value = f(*values)``: a shape error, or the first NaN/inf, names the vertex."""
+    attrs = node.attrs
     try:
-        value = _call(OPS[node.op].forward, *values, **(node.attrs or {}))
+        value = f(*values) if attrs is None else f(*values, **attrs)
+    except ZeroDivisionError:  # Python floats; NumPy floats give inf or nan instead
+        value = call(f, values, attrs)
     except (ValueError, IndexError, TypeError) as e:
         raise ShapeError(f"{node.op} of {_describe(node.parents)}: {e}") from None
-    node.value = _tidy(value)
-    if not _finite(node.value) and all(_finite(v) for v in values):
-        inputs = "; ".join(f"{p.label()} = {_brief(p.value)}" for p in node.parents)
-        warnings.warn(f"{node.label()} ({node.op} of {inputs}) is {_brief(node.value)}: "
+    if type(value) is not float:
+        value = tidy(value)
+    node.value = value
+    if not is_finite(value) and all(is_finite(v) for v in values):
+        inputs = "; ".join(f"{p.label()} = {format_value(p.value)}" for p in node.parents)
+        warnings.warn(f"{node.label()} ({node.op} of {inputs}) is {format_value(node.value)}: "
                       f"the first non-finite value in this graph", NonFiniteWarning,
                       stacklevel=stacklevel)
-
-
-def _call(f, *args, **attrs):
-    """f(*args). Python floats raise ZeroDivisionError where NumPy gives inf or nan (with a
-    RuntimeWarning); then retry with NumPy floats, so scalars behave like arrays and the
-    non-finite check can name the vertex."""
-    try:
-        return f(*args, **attrs)
-    except ZeroDivisionError:
-        return f(*[np.float64(a) if type(a) is float else a for a in args], **attrs)
 
 
 def _unary(op_name, doc_name):
@@ -334,62 +273,6 @@ def wsum(xs, weights, name=None):
 maximum.__doc__ = OPS["maximum"].doc
 sum.__doc__ = OPS["sum"].doc
 log_softmax.__doc__ = OPS["log_softmax"].doc
-
-
-# ----- traversal and the two passes ------------------------------------------------------------
-def topological_order(output):
-    """Every vertex ``output`` depends on, parents before children (iterative depth-first search)."""
-    order, seen = [], set()
-    stack = [(output, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for p in reversed(node.parents):
-            if id(p) not in seen:
-                stack.append((p, False))
-    return order
-
-
-def vjp(node, k, g):
-    """g J^{k->node}: the gradient ``g`` of ``node`` carried back along the edge from parent k."""
-    values = [p.value for p in node.parents]
-    return _call(OPS[node.op].vjp(k), g, node.value, *values, **(node.attrs or {}))
-
-
-def backprop(output, seed=None, order=None):
-    """The backward pass. Returns {id(vertex): d(seed . output)/d vertex} without touching ``.grad``."""
-    if seed is None:
-        if type(output.value) is not float:
-            raise GraphError(
-                f"backward() on {output.label()!r} (op {output.op}, shape {output.shape}) needs a "
-                f"seed: the output is not a scalar. Pass out.backward(seed) with an array of shape "
-                f"{output.shape} (np.ones for the gradient of the sum), or reduce it with bpkit.sum.")
-        seed = 1.0
-    else:
-        seed = _as_value(seed, "seed")
-        if np.shape(seed) != output.shape:
-            raise ShapeError(f"seed of shape {np.shape(seed)} for output {output.label()!r} of "
-                             f"shape {output.shape}: they must match")
-    grads = {id(output): seed}
-    for node in reversed(order if order is not None else topological_order(output)):
-        g = grads.get(id(node))
-        if g is None or node.op is None:
-            continue
-        op = OPS[node.op]
-        values = [p.value for p in node.parents]
-        attrs = node.attrs or {}
-        for k, parent in enumerate(node.parents):
-            if parent.requires_grad:
-                contribution = _call(op.vjp(k), g, node.value, *values, **attrs)
-                prev = grads.get(id(parent))
-                grads[id(parent)] = contribution if prev is None else prev + contribution
-    return grads
 
 
 class Graph:
@@ -439,19 +322,14 @@ class Graph:
         """Recompute every value from the leaves, in topological order (after changing a leaf)."""
         for node in self.nodes:
             if node.op is None:
-                node.value = _as_value(node.value)
+                node.value = as_value(node.value)
             else:
-                _evaluate(node, stacklevel=3)
+                _evaluate(node, OPS[node.op].forward, [p.value for p in node.parents], stacklevel=3)
         return self.output.value
 
     def backward(self, seed=None):
         self.output.backward(seed)
         return self
-
-    def draw(self, **options):
-        """A Graphviz drawing of this graph (see :func:`bpkit.drawing.render`)."""
-        from .drawing import render
-        return render(self, **options)
 
     @classmethod
     def define(cls, leaves, nodes, output=None):
@@ -494,6 +372,11 @@ class Graph:
                 raise GraphError(f"name the output: the vertices nothing depends on are {sinks}")
             output = sinks[0]
         return cls(built[output])
+
+
+def as_graph(x):
+    """``x`` itself if it is a :class:`Graph`, else the graph of the vertex ``x``."""
+    return x if isinstance(x, Graph) else Graph(x)
 
 
 def _find_cycle(waiting):

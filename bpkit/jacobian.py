@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import GraphError, Var, backprop, topological_order
+from .backprop import backprop, one_hot_jacobian, topological_order
+from .graph import GraphError, Var
 
 
 def jacobian(output, wrt):
@@ -22,16 +23,8 @@ def jacobian(output, wrt):
     order = topological_order(output)
     if not any(n is wrt for n in order):
         raise GraphError(f"{output.label()!r} does not depend on {wrt.label()!r}")
-    out_size = 1 if type(output.value) is float else output.value.size
-    in_size = 1 if type(wrt.value) is float else wrt.value.size
-    J = np.zeros((out_size, in_size))
-    for i in range(out_size):
-        seed = np.zeros(out_size)
-        seed[i] = 1.0
-        seed = seed[0] if type(output.value) is float else seed.reshape(output.shape)
-        g = backprop(output, seed, order).get(id(wrt), 0.0)
-        J[i] = np.ravel(np.broadcast_to(g, np.shape(wrt.value)))
-    return J
+    return one_hot_jacobian(output.value, wrt.value,
+                            lambda seed: backprop(output, seed, order).get(wrt, 0.0))
 
 
 def numeric_jacobian(f, x, eps=1e-6):
@@ -84,22 +77,3 @@ def check_gradients(build, *values, eps=1e-6, rtol=1e-4, atol=1e-6):
                 f"backprop {np.asarray(analytic)[where]:.6g}, numeric {np.asarray(numeric)[where]:.6g}")
         worst = max(worst, float(np.max(diff)) if np.size(diff) else 0.0)
     return worst
-
-
-def log_softmax(l):
-    """LS_k(l) = l_k - log sum_k' exp(l_k'), computed stably (subtract the max first)."""
-    l = np.asarray(l, dtype=float)
-    shifted = l - np.max(l, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-
-
-def softmax(l):
-    return np.exp(log_softmax(l))
-
-
-def log_softmax_jacobian(l):
-    """[dLS(l)/dl]_{k,k'} = [k = k'] - softmax_k'(l), for one vector l of length K."""
-    l = np.asarray(l, dtype=float)
-    if l.ndim != 1:
-        raise ValueError(f"log_softmax_jacobian takes one vector, got shape {l.shape}")
-    return np.eye(l.size) - softmax(l)[None, :]

@@ -6,7 +6,7 @@ Each op is one :class:`Op` entry holding
     returns ``g J^{k->i}``: the gradient ``g`` of the vertex's output, carried back along the
     edge from argument ``k``. That is one term of the backward pass ``p^j = sum_i p^i J^{j->i}``.
 
-An op never builds a Jacobian matrix; :func:`bpkit.paths.edge_jacobian` recovers one from the
+An op never builds a Jacobian matrix; :func:`bpkit.backprop.edge_jacobian` recovers one from the
 vector-Jacobian product when a lesson wants to look at it.
 
 The docstring of each op gives its local derivative.
@@ -19,19 +19,33 @@ from typing import Callable
 
 import numpy as np
 
+from .values import shape as _shape
+
 
 @dataclass(frozen=True)
 class Op:
     name: str
     symbol: str  # how a drawing labels the op
     forward: Callable
-    vjps: tuple  # one function per argument; None where the argument has no gradient
+    vjps: object  # vjps[k]: the vector-Jacobian product along the edge from argument k
     doc: str = ""
     arity: int | None = field(default=None)  # None: any number of arguments
 
     def vjp(self, k):
         """The vector-Jacobian product along the edge from argument k."""
-        return self.vjps[k] if self.arity is not None else self.vjps[0](k)
+        return self.vjps[k]
+
+
+class EveryArgument:
+    """The ``vjps`` of an op with any number of arguments: ``vjps[k] = make(k)``, made once."""
+
+    def __init__(self, make):
+        self.make, self.made = make, {}
+
+    def __getitem__(self, k):
+        if k not in self.made:
+            self.made[k] = self.make(k)
+        return self.made[k]
 
 
 OPS: dict[str, Op] = {}
@@ -42,13 +56,16 @@ def _define(name, symbol, forward, *vjps, doc="", arity="vjps"):
                    len(vjps) if arity == "vjps" else arity)
 
 
-def unbroadcast(g, shape):
-    """Sum ``g`` down to ``shape``: undo NumPy broadcasting on the way back.
+def unbroadcast(g, like):
+    """Sum ``g`` down to the shape of the operand ``like``: undo NumPy broadcasting on the way back.
 
     An operand that was broadcast was, in effect, used many times; its gradient is the sum of
     the gradients of all its copies.
     """
-    if _shape(g) == shape:
+    if type(g) is float:  # the output is a scalar, so every operand was one: nothing to undo
+        return g
+    shape = _shape(like)
+    if np.shape(g) == shape:
         return g
     if shape == ():
         return float(np.sum(g))
@@ -59,30 +76,36 @@ def unbroadcast(g, shape):
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
+    return g if g.shape == shape else g.reshape(shape)
 
 
-def _shape(v):
-    # Scalars are Python floats; np.shape(float) would convert one into an array first (slow).
-    return () if type(v) is float else np.shape(v)
+def call(f, args, attrs=None):
+    """``f(*args, **attrs)``. Python floats raise ZeroDivisionError where NumPy gives inf or nan
+    (with a RuntimeWarning); then retry with NumPy floats, so that scalars behave like arrays and
+    the non-finite check can name the vertex."""
+    try:
+        return f(*args) if attrs is None else f(*args, **attrs)
+    except ZeroDivisionError:
+        args = [np.float64(a) if type(a) is float else a for a in args]
+        return f(*args) if attrs is None else f(*args, **attrs)
 
 
 # ----- elementwise arithmetic (broadcasting as NumPy does) ----------------------------------
 _define("add", "+", lambda a, b: a + b,
-        lambda g, out, a, b: unbroadcast(g, _shape(a)),
-        lambda g, out, a, b: unbroadcast(g, _shape(b)),
+        lambda g, out, a, b: unbroadcast(g, a),
+        lambda g, out, a, b: unbroadcast(g, b),
         doc="a + b.  d/da = 1, d/db = 1: add distributes the gradient unchanged.")
 _define("sub", "-", lambda a, b: a - b,
-        lambda g, out, a, b: unbroadcast(g, _shape(a)),
-        lambda g, out, a, b: unbroadcast(-g, _shape(b)),
+        lambda g, out, a, b: unbroadcast(g, a),
+        lambda g, out, a, b: unbroadcast(-g, b),
         doc="a - b.  d/da = 1, d/db = -1.")
 _define("mul", "*", lambda a, b: a * b,
-        lambda g, out, a, b: unbroadcast(g * b, _shape(a)),
-        lambda g, out, a, b: unbroadcast(g * a, _shape(b)),
+        lambda g, out, a, b: unbroadcast(g * b, a),
+        lambda g, out, a, b: unbroadcast(g * a, b),
         doc="a * b.  d/da = b, d/db = a: multiply swaps the inputs.")
 _define("div", "/", lambda a, b: a / b,
-        lambda g, out, a, b: unbroadcast(g / b, _shape(a)),
-        lambda g, out, a, b: unbroadcast(-g * out / b, _shape(b)),
+        lambda g, out, a, b: unbroadcast(g / b, a),
+        lambda g, out, a, b: unbroadcast(-g * out / b, b),
         doc="a / b.  d/da = 1/b, d/db = -a/b^2.")
 _define("neg", "-", lambda a: -a,
         lambda g, out, a: -g,
@@ -110,8 +133,8 @@ _define("relu", "relu", lambda a: np.maximum(a, 0.0),
         lambda g, out, a: g * (a > 0),
         doc="max(a, 0).  d/da = 1 where a > 0, else 0.")
 _define("maximum", "max", np.maximum,
-        lambda g, out, a, b: unbroadcast(g * (a > b), _shape(a)),
-        lambda g, out, a, b: unbroadcast(g * (a <= b), _shape(b)),
+        lambda g, out, a, b: unbroadcast(g * (a > b), a),
+        lambda g, out, a, b: unbroadcast(g * (a <= b), b),
         doc="elementwise max(a, b).  The gradient goes to the larger input (to b on a tie): "
             "max routes the gradient.")
 
@@ -127,20 +150,20 @@ def _prod(*xs):
 def _prod_vjp(k):
     def vjp(g, out, *xs):
         others = _prod(*(x for i, x in enumerate(xs) if i != k)) if len(xs) > 1 else 1.0
-        return unbroadcast(g * others, _shape(xs[k]))
+        return unbroadcast(g * others, xs[k])
     return vjp
 
 
 def _wsum_vjp(k):
     def vjp(g, out, *xs, weights):
-        return unbroadcast(g * weights[k], _shape(xs[k]))
+        return unbroadcast(g * weights[k], xs[k])
     return vjp
 
 
-OPS["prod"] = Op("prod", "*", _prod, (_prod_vjp,),
+OPS["prod"] = Op("prod", "*", _prod, EveryArgument(_prod_vjp),
                  "x1 * x2 * ... * xn.  d/dxk = the product of the other inputs.", None)
 OPS["wsum"] = Op("wsum", "+", lambda *xs, weights: sum(w * x for w, x in zip(weights, xs)),
-                 (_wsum_vjp,),
+                 EveryArgument(_wsum_vjp),
                  "w1 x1 + ... + wn xn with fixed edge weights.  d/dxk = wk.", None)
 
 

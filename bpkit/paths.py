@@ -15,30 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import Graph, GraphError, Var, vjp
-
-
-def _graph(g):
-    return g if isinstance(g, Graph) else Graph(g)
+from .backprop import edge_jacobian  # z(i, j); also bpkit.paths.edge_jacobian
+from .graph import GraphError, Var, as_graph
+from .values import size
 
 
 def _size(node):
-    return 1 if type(node.value) is float else node.value.size
-
-
-def edge_jacobian(edge):
-    """The local derivative z(i, j) of an edge: a float for two scalars, else the
-    d(child) x d(parent) Jacobian (arrays flattened), one vector-Jacobian product per row."""
-    parent, child, k = edge
-    if type(parent.value) is float and type(child.value) is float:
-        return float(vjp(child, k, 1.0))
-    rows = []
-    for i in range(_size(child)):
-        e = np.zeros(_size(child))
-        e[i] = 1.0
-        seed = e[0] if type(child.value) is float else e.reshape(child.value.shape)
-        rows.append(np.ravel(vjp(child, k, seed)))
-    return np.array(rows)
+    return size(node.value)
 
 
 def _times(a, b):
@@ -66,7 +49,7 @@ def paths(graph, source, target):
     Depth-first, in argument order, so the order is the same every time. Only edges that can
     still reach ``target`` are followed, so each path is found without dead ends.
     """
-    g = _graph(graph)
+    g = as_graph(graph)
     _check_in(g, source, target)
     reaches = _ancestors(g, target)
     if id(source) not in reaches:
@@ -93,7 +76,7 @@ def path_product(path):
 
 def path_sum(graph, source, target):
     """d target / d source as a sum over all paths: exponential time, on purpose."""
-    g = _graph(graph)
+    g = as_graph(graph)
     total = None
     for path in paths(g, source, target):
         p = path_product(path) if path else _identity(source)  # the empty path from a vertex to itself
@@ -110,7 +93,7 @@ def dp_backward(graph, target=None):
     reverse topological order: every edge is used once. Returns {vertex: S} keyed by the
     vertex objects' ids via :class:`PerVertex`.
     """
-    g = _graph(graph)
+    g = as_graph(graph)
     target = g.output if target is None else target
     _check_in(g, target, target)
     S = PerVertex()
@@ -127,7 +110,7 @@ def dp_backward(graph, target=None):
 def dp_forward(graph, source):
     """T(j) = d y(j) / d y(s) for every vertex j, by dynamic programming forwards from s
     (forward-mode differentiation, chapter exercise 14)."""
-    g = _graph(graph)
+    g = as_graph(graph)
     _check_in(g, source, source)
     T = PerVertex()
     T[source] = _identity(source)
@@ -142,7 +125,7 @@ def dp_forward(graph, source):
 def count_paths(graph, source, target):
     """The number of paths from ``source`` to ``target``, without listing them
     (the same dynamic program with every local derivative replaced by 1)."""
-    g = _graph(graph)
+    g = as_graph(graph)
     _check_in(g, source, target)
     count = {id(source): 1}
     for node in g.nodes:
@@ -158,7 +141,7 @@ def all_pairs(graph):
     ``nodes[a]`` (0 where no path exists; 1 on the diagonal). One forward dynamic program per
     vertex: O(n m) time in all.
     """
-    g = _graph(graph)
+    g = as_graph(graph)
     if any(type(n.value) is not float for n in g.nodes):
         raise GraphError("all_pairs works on scalar graphs; use dp_forward for vector vertices")
     n = len(g.nodes)
@@ -221,7 +204,7 @@ def edge_list(graph):
     where i and j are positions in ``graph.nodes`` (a topological order, so i < j) and a vertex
     used twice by one op gives two edges; ``names[i]`` is the label of vertex i.
     """
-    g = _graph(graph)
+    g = as_graph(graph)
     index = {id(n): i for i, n in enumerate(g.nodes)}
     edges = [(index[id(p)], index[id(c)], edge_jacobian((p, c, k))) for p, c, k in g.edges]
     return edges, [n.label() for n in g.nodes]

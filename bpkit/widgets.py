@@ -17,15 +17,15 @@ import time
 
 import numpy as np
 
+from .backprop import backprop, edge_jacobian
 from .drawing import GraphvizMissing, render, to_svg
-from .graph import Graph, vjp
-from .paths import PerVertex, count_paths, dp_backward, edge_jacobian, path_product, path_sum, paths
+from .graph import as_graph
+from .paths import PerVertex, count_paths, dp_backward, path_product, path_sum, paths
+from .values import format_value
 
 
 def _fmt(v):
-    if type(v) is float:
-        return f"{v + 0.0:.6g}"
-    return np.array2string(np.asarray(v), precision=4, suppress_small=True)
+    return format_value(v, limit=64)  # a widget has room for a small matrix
 
 
 def _arg(parent, child, k):
@@ -62,7 +62,7 @@ def path_explorer(output, source, max_paths=256):
     """
     import ipywidgets as w
 
-    g = output if isinstance(output, Graph) else Graph(output)
+    g = as_graph(output)
     target = g.output
     total = count_paths(g, source, target)
     shown = list(itertools.islice(paths(g, source, target), max_paths))
@@ -100,26 +100,29 @@ def path_explorer(output, source, max_paths=256):
 
 
 def backward_steps(output):
-    """The backward pass one vertex at a time: a list of (vertex, [(parent, term)], grads so far).
+    """The backward pass one vertex at a time: a list of (vertex, [(parent, k, term)], grads so far).
 
-    Step 0 is the seed (d output / d output = 1); step k has processed the k-th vertex of the
-    reverse topological order, adding p^i · z(j, i) to each parent j.
+    Step 0 is the seed (d output / d output = 1); step k is the k-th vertex that passes its
+    gradient back (reverse topological order), adding the term p^i · z(j, i) to each parent j
+    that needs a gradient. The steps are recorded from :func:`bpkit.backprop.backprop`, the
+    loop ``backward()`` runs, so the last step holds the gradients ``backward()`` stores.
     """
-    g = output if isinstance(output, Graph) else Graph(output)
-    known = PerVertex()
-    known[g.output] = 1.0 if type(g.output.value) is float else np.ones(g.output.shape)
-    steps = [(g.output, [], PerVertex(known))]
-    for node in reversed(g.nodes):
-        if node.op is None or node not in known:
-            continue
-        terms = []
-        for k, parent in enumerate(node.parents):
-            if parent.is_constant:
-                continue
-            term = vjp(node, k, known[node])
-            known[parent] = term if parent not in known else known[parent] + term
-            terms.append((parent, term))
-        steps.append((node, terms, PerVertex(known)))
+    g = as_graph(output)
+    seed = 1.0 if type(g.output.value) is float else np.ones(g.output.shape)
+    steps = []
+
+    def known(grads):
+        so_far = PerVertex()
+        for node in g.nodes:
+            if node in grads:
+                so_far[node] = grads[node]
+        return so_far
+
+    def record(node, terms, grads):
+        steps.append((node, terms, known(grads)))
+
+    steps.append((g.output, [], known({g.output: seed})))
+    backprop(g.output, seed, g.nodes, on_step=record)
     return steps
 
 
@@ -127,7 +130,7 @@ def backprop_stepper(output):
     """A slider over the backward pass; the drawing shows the gradients known at each step."""
     import ipywidgets as w
 
-    g = output if isinstance(output, Graph) else Graph(output)
+    g = as_graph(output)
     steps = backward_steps(g)
     slider, play = _slider_with_play(len(steps) - 1, "step")
     picture, text = w.HTML(), w.HTML()
@@ -146,7 +149,7 @@ def backprop_stepper(output):
             return
         before = steps[k - 1][2][node]
         lines = []
-        for (p, t), j in zip(terms, [j for j, q in enumerate(node.parents) if not q.is_constant]):
+        for p, j, t in terms:
             z = edge_jacobian((p, node, j))
             numbers = f"{_fmt(before)} · {_fmt(z)} = " if type(z) is float else ""
             lines.append(f"p[{html.escape(p.label())}] += p[{html.escape(node.label())}] · "

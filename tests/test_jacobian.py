@@ -10,35 +10,37 @@ from hypothesis.extra import numpy as hnp
 import bpkit as bp
 from bpkit import ops
 from bpkit.graph import GraphError
-from bpkit.jacobian import (check_gradients, jacobian, log_softmax, log_softmax_jacobian,
-                            numeric_grad, numeric_jacobian, softmax)
+from bpkit.jacobian import check_gradients, jacobian, numeric_grad, numeric_jacobian
 
 FAST = settings(max_examples=30, deadline=None)
 vectors = hnp.arrays(np.float64, st.integers(1, 5), elements=st.floats(-4, 4))
 
 
+def _log_softmax(l):
+    return bp.log_softmax(bp.var(l)).value
+
+
 @FAST
 @given(l=vectors)
-def test_log_softmax_jacobian_formula(l):
-    """[dLS/dl]_{k,k'} = [k = k'] - exp(l_k') / sum_k'' exp(l_k'')."""
-    J = log_softmax_jacobian(l)
+def test_the_log_softmax_vertex_has_the_textbook_jacobian(l):
+    """[dLS/dl]_{k,k'} = [k = k'] - exp(l_k') / sum_k'' exp(l_k''): backprop through the op, one
+    pass per row, against the formula and central differences. (bpkit has no log_softmax_jacobian
+    of its own: notebook 4 asks the student to write it.)"""
+    L = bp.var(l)
+    J = jacobian(bp.log_softmax(L), L)
     K = len(l)
     p = np.exp(l) / np.exp(l).sum()
     expected = np.array([[(k == kk) - p[kk] for kk in range(K)] for k in range(K)])
     np.testing.assert_allclose(J, expected, atol=1e-12)
-    np.testing.assert_allclose(J, numeric_jacobian(log_softmax, l), atol=1e-7)
-    L = bp.var(l)
-    np.testing.assert_allclose(jacobian(bp.log_softmax(L), L), J, atol=1e-12)
+    np.testing.assert_allclose(J, numeric_jacobian(_log_softmax, l), atol=1e-7)
 
 
-def test_log_softmax_and_softmax_numpy():
+def test_log_softmax_vertex_is_stable_and_works_on_rows():
     l = np.array([[1.0, 2.0, 3.0], [1000.0, 1000.0, -1000.0]])
-    q = log_softmax(l)
+    q = _log_softmax(l)
     np.testing.assert_allclose(np.exp(q).sum(axis=-1), 1.0)
-    np.testing.assert_allclose(softmax(l)[1], [0.5, 0.5, 0.0], atol=1e-12)
+    np.testing.assert_allclose(np.exp(q[1]), [0.5, 0.5, 0.0], atol=1e-12)
     np.testing.assert_allclose(q[0], l[0] - np.log(np.exp(l[0]).sum()))
-    with pytest.raises(ValueError, match="one vector"):
-        log_softmax_jacobian(l)
 
 
 @FAST

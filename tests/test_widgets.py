@@ -1,7 +1,10 @@
 """The widgets' data, without a browser (tests/test_browser.py checks them rendered in JupyterLab)."""
+import math
+
 import numpy as np
 import pytest
 
+import bpkit as bp
 from bpkit import examples as ex
 from bpkit import widgets
 from bpkit.paths import count_paths, dp_backward
@@ -18,9 +21,27 @@ def test_the_stepper_ends_with_the_gradients_of_backward(build):
         if node.requires_grad:
             assert np.allclose(known[node], node.grad)
     # every step hands a gradient back along the edges into one vertex, in reverse topological order
-    order = [n for n in reversed(out.graph().nodes) if n.op is not None]
+    order = [n for n in reversed(out.graph().nodes) if n.op is not None and n.requires_grad]
     assert [node for node, _, _ in steps[1:]] == order
 
+
+def test_the_stepper_gives_constants_no_gradient_as_backward_does():
+    """x * exp(c) for a constant c: exp(c) needs no gradient, so neither backward() nor the
+    stepper gives it one (the stepper once had its own loop that did)."""
+    x, c = bp.var(2.0, "x"), bp.constant(0.5)
+    e = bp.exp(c, name="e")
+    out = (x * e).named("out")
+    steps = widgets.backward_steps(out)
+    out.backward()
+    final = steps[-1][2]
+    assert e not in final and c not in final and e.grad is None and c.grad is None
+    assert final.by_name() == {"out": 1.0, "x": x.grad} == {"out": 1.0, "x": math.exp(0.5)}
+    assert [node for node, _, _ in steps[1:]] == [out]          # exp(c) is not a step
+    assert [(p, k) for p, k, _ in steps[1][1]] == [(x, 0)]      # only the edge from x
+    box = widgets.backprop_stepper(out)
+    slider = box.children[0].children[1]
+    slider.value = slider.max
+    assert "p[x]" in box.children[1].value and "p[e]" not in box.children[1].value
 
 def test_the_path_explorer_counts_every_path_and_ends_at_the_dp_value():
     out = ex.product_graph(5, 1.1)
@@ -37,9 +58,17 @@ def test_the_path_explorer_counts_every_path_and_ends_at_the_dp_value():
 
 
 def test_race_data_and_plot():
+    """The shape of the race's data, not how fast anything ran."""
     result = widgets.time_race([1, 2, 3, 17], repeats=1, max_path_depth=3)
+    assert sorted(result) == ["depth", "dp_s", "path_sum_s", "paths"]
     assert result["depth"] == [1, 2, 3, 17] and result["paths"] == [2, 4, 8, 2 ** 17]
-    assert result["path_sum_s"][-1] is None and all(t > 0 for t in result["path_sum_s"][:3])
-    assert all(t > 0 for t in result["dp_s"])
+    assert result["path_sum_s"][-1] is None   # 2^17 paths: above max_path_depth, not run
+    for t in result["path_sum_s"][:3] + result["dp_s"]:
+        assert type(t) is float and math.isfinite(t) and t >= 0
+    assert len(result["dp_s"]) == 4
     fig = widgets.plot_race(result)
-    assert fig.axes[0].get_yscale() == "log"
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["path sum (every path)"].get_xdata()) == [1, 2, 3]
+    assert list(lines["dynamic programming (backprop)"].get_xdata()) == [1, 2, 3, 17]
