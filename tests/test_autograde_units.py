@@ -4,6 +4,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -14,10 +15,11 @@ import pytest
 
 from bpkit_grade.autograde import compare, decode, encode, write_csv
 from bpkit_grade.exercises import Exercise
+from bpkit_grade.pool import grade_or_fail
 from bpkit_grade.recheck import recheck
-from bpkit_grade.results import verdict
+from bpkit_grade.results import new_result, verdict
 from bpkit_grade.settings import Settings
-from bpkit_grade.submission import last_error
+from bpkit_grade.submission import Box, GradebookUnreadable, last_error, read_in_kernel_scores
 
 EX = Exercise("test_f", 2, "f", lambda rng: (rng.normal(size=3),), lambda x: x)
 
@@ -30,6 +32,12 @@ def settings(**changes) -> Settings:
                 seed=1, jobs=1, uid_base=64000, roots=("/course",), keep=("/course/bpkit",),
                 hide=("/course/gradebook.db",), hide_recheck=("/course/grader/bpkit_grade/exercises",))
     return Settings(**(base | changes))
+
+
+@pytest.fixture
+def alembic_on_path(monkeypatch):
+    """nbgrader's Gradebook runs `alembic` from PATH (bpkit-grade puts its environment first)."""
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
 
 
 def test_settings_are_frozen_typed_data_that_pickle_to_a_worker():
@@ -99,7 +107,7 @@ def _notebook(tmp_path, answer):
     ("def f(x):\n    return x\n", True, ""),
     ("def f(x):\n    return -x\n", False, "f(...) is wrong on fresh inputs: f: the sign is flipped"),
     ("def f(x):\n    return object()\n", False, "f(...) raised TypeError: a object is not a number"),
-    ("print = lambda *a, **k: None\ndef f(x):\n    return x\n", False, "f(...) gave no readable result (IndexError)"),
+    ("print = lambda *a, **k: None\ndef f(x):\n    return x\n", False, "f(...) gave no readable result (no result line)"),
 ])
 def test_the_recheck_runs_student_cells_only_and_judges_here(tmp_path, answer, passed, message):
     kernel = InProcess()
@@ -122,6 +130,33 @@ def test_nbgrader_failures_are_named_by_their_exception():
     log = "[AutogradeApp | ERROR] Traceback (most recent call last):\n    raise X\n    KeyError: 'grade_id'\n"
     assert last_error({"log": log, "error": ""}) == "KeyError: 'grade_id'"
     assert last_error({"log": "", "error": ""}) == "see its log"
+
+
+def test_an_unreadable_throwaway_gradebook_fails_the_submission_with_a_reason(tmp_path, alembic_on_path):
+    """It used to be skipped silently: no in-kernel scores, so no tampering flag, status ok."""
+    (tmp_path / "gradebook.db").write_bytes(b"this is not an SQLite database\n" * 64)
+    box, s = Box(str(tmp_path), "ann", "a"), settings()
+
+    def grade(s, student, uid):
+        result = new_result(student)
+        read_in_kernel_scores(s, box, True, result)
+        return result
+
+    r = grade_or_fail(s, "ann", None, grade)
+    assert r["status"] == "failed", r
+    reason = r["reasons"][0]
+    assert "GradebookUnreadable" in reason and "not a database" in reason and "tampering not checked" in reason
+    assert r["exercises"]["test_f"]["score"] == 0.0
+
+
+def test_a_throwaway_gradebook_without_the_submission_is_an_error_only_if_nbgrader_succeeded(tmp_path, alembic_on_path):
+    from nbgrader.api import Gradebook
+    box, s = Box(str(tmp_path), "ann", "a"), settings()
+    with Gradebook(box.gradebook_url, s.course_id) as gb:
+        gb.add_assignment("a")
+    assert read_in_kernel_scores(s, box, False, new_result("ann")) == {}  # nbgrader failed: said already
+    with pytest.raises(GradebookUnreadable, match="no submission"):
+        read_in_kernel_scores(s, box, True, new_result("ann"))
 
 
 def test_the_csv_has_a_row_per_submission_and_keeps_earlier_rows(tmp_path):

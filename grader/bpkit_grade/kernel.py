@@ -74,9 +74,10 @@ class Kernel:
         self.kc.stop_channels()
         self.kc = None
         try:
+            # a kernel that already died is no error for jupyter_client (measured, 8.10)
             self.km.shutdown_kernel(now=True)
-        except Exception:  # already dead
-            pass
+        except OSError as e:  # its process or files are gone under it (kill_user, a cleaned home)
+            self.km.log.warning("re-check kernel shutdown: %s", e)
         if self.confinement.uid is not None:
             kill_user(self.confinement.uid)
 

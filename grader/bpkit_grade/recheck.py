@@ -19,6 +19,10 @@ from bpkit.checks import assert_close, from_plain, to_plain
 encode, decode = to_plain, from_plain
 
 
+class UnreadableResult(Exception):
+    """The kernel printed no result line for the call, or one that does not decode."""
+
+
 def compare(exercise, got, expected, args=()):
     """Raise AssertionError (with a diagnostic) unless ``got`` matches ``expected``: the same
     check as ``bpkit.checks.check_exercise``, here in the grader's process."""
@@ -39,7 +43,12 @@ def call_code(nonce: str, function: str, args_json: str) -> str:
 def read_result(out: str, nonce: str):
     """The value the call printed after ``nonce`` (its last such line), decoded."""
     lines = [ln for ln in out.splitlines() if ln.startswith(nonce)]
-    return decode(json.loads(lines[-1][len(nonce):]))
+    if not lines:
+        raise UnreadableResult("no result line")
+    try:
+        return decode(json.loads(lines[-1][len(nonce):]))
+    except (ValueError, TypeError, KeyError, RecursionError) as e:  # bad JSON, dtype or structure
+        raise UnreadableResult(type(e).__name__) from e
 
 
 def is_test_cell(cell) -> bool:
@@ -101,6 +110,6 @@ def _check_one(ex, rng, timeout, kernel) -> tuple[tuple[bool, str], str]:
         compare(ex, got, expected, args)
     except AssertionError as e:
         return (False, f"{call} is wrong on fresh inputs: {e}"), status
-    except Exception as e:  # no or unreadable result
-        return (False, f"{call} gave no readable result ({type(e).__name__})"), status
+    except UnreadableResult as e:
+        return (False, f"{call} gave no readable result ({e})"), status
     return (True, ""), status

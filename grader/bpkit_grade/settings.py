@@ -146,7 +146,7 @@ def _prepare(args, root, config, coursedir, db_url, db_file, workroot) -> Settin
 def _template_gradebook(db_file: str, template: str, course_id: str, asg: str):
     """Copy the gradebook to ``template``, keeping only ``asg`` and no students.
     -> (notebook names, {grade cell: (notebook, max score)})."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     with sqlite3.connect(db_file) as src, sqlite3.connect(template) as dst:
         src.backup(dst)
@@ -154,7 +154,7 @@ def _template_gradebook(db_file: str, template: str, course_id: str, asg: str):
     with Gradebook("sqlite:///" + template, course_id) as gb:
         try:
             assignment = gb.find_assignment(asg)
-        except Exception:
+        except MissingEntry:
             sys.exit(f"bpkit-grade: assignment {asg!r} is not in the gradebook: run "
                      f"`nbgrader generate_assignment {asg}` first")
         notebooks = [nb.name for nb in assignment.notebooks]

@@ -4,7 +4,8 @@
    assignment, and home folders owned by the sandbox uids;
 2. the re-check's kernel is started (it boots while nbgrader runs);
 3. :func:`run_nbgrader`: stock ``nbgrader autograde`` with its kernel sandboxed;
-4. :func:`read_in_kernel_scores`: what nbgrader's test cells gave, from the throwaway gradebook;
+4. :func:`read_in_kernel_scores`: what nbgrader's test cells gave, from the throwaway gradebook
+   (tampering is detected by them: a gradebook that cannot be read fails the submission);
 5. :func:`recheck_notebooks`: the verdicts, which win over the in-kernel scores;
 6. :func:`judge`: the status and the reasons (failures, tampering, attempts to open hidden paths).
 """
@@ -21,6 +22,11 @@ from bpkit_grade.recheck import recheck
 from bpkit_grade.results import STATUS_FAILED, STATUS_FLAGGED, new_result, verdict
 from bpkit_grade.sandbox import kill_user
 from bpkit_grade.settings import Settings, load_exercises, one_line
+
+
+class GradebookUnreadable(Exception):
+    """nbgrader's throwaway gradebook of a submission cannot be read: without its in-kernel
+    scores, tampering cannot be detected, so the submission must not pass as checked."""
 
 
 @dataclass(frozen=True)
@@ -167,8 +173,11 @@ def _nbgrader_config(s: Settings, box: Box, uid):
 
 def read_in_kernel_scores(s: Settings, box: Box, nbgrader_ok: bool, result: dict) -> dict:
     """nbgrader's scores from the throwaway gradebook into ``result`` (timestamp, grades).
-    -> {grade_id: in-kernel score} of the cells nbgrader scored (empty if nbgrader failed)."""
-    from nbgrader.api import Gradebook
+    -> {grade_id: in-kernel score} of the cells nbgrader scored (empty if nbgrader failed).
+
+    Raises GradebookUnreadable when nbgrader succeeded but its gradebook cannot be read: the
+    in-kernel scores are what tampering is detected by."""
+    from nbgrader.api import Gradebook, MissingEntry
 
     in_kernel = {}
     try:
@@ -181,8 +190,14 @@ def read_in_kernel_scores(s: Settings, box: Box, nbgrader_ok: bool, result: dict
                                                 "max": g.max_score, "manual": g.needs_manual_grade}
                     if nbgrader_ok and g.auto_score is not None and not g.needs_manual_grade:
                         in_kernel[g.name] = g.auto_score
-    except Exception:
-        pass
+    except MissingEntry as e:
+        if nbgrader_ok:
+            raise GradebookUnreadable("nbgrader succeeded but its gradebook has no submission "
+                                      f"({one_line(e)}): in-kernel scores unknown, tampering not checked") from e
+        # nbgrader failed (already a reason) before recording the submission: nothing to read
+    except Exception as e:  # noqa: BLE001  (named, and re-raised: the submission fails)
+        raise GradebookUnreadable(f"nbgrader's gradebook of this submission could not be read "
+                                  f"({one_line(e)}): in-kernel scores unknown, tampering not checked") from e
     return in_kernel
 
 
