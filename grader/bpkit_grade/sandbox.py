@@ -10,7 +10,8 @@ Started as root, it
   4. drops to ``--uid`` (no supplementary groups) and execs CMD.
 Not root: steps 2 and 4 are impossible and skipped (the limits still apply); ``bpkit-grade`` says so.
 
-The grader also uses this module's :func:`kill_user` to end every process of a sandbox uid.
+The grader describes a sandbox with :class:`Confinement` (whose :meth:`~Confinement.argv` is the
+command line above) and uses :func:`kill_user` to end every process of a sandbox uid.
 """
 from __future__ import annotations
 
@@ -22,9 +23,44 @@ import shutil
 import signal
 import sys
 import tempfile
+from dataclasses import dataclass
 
 CLONE_NEWNS, MNT_DETACH = 0x00020000, 2
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How one sandboxed command runs: the options of this module's command line.
+
+    memory  address-space limit, bytes
+    home    HOME of the command (created; "" lets the caller pick a fresh one)
+    uid     the uid it runs as (None: not root, run as the caller)
+    roots, keep, hide   what it sees of the file system (see :func:`confine`)
+    audit   the file its audit hook reports to ("" for none)
+    """
+
+    memory: int
+    home: str = ""
+    uid: int | None = None
+    roots: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+    hide: tuple[str, ...] = ()
+    audit: str = ""
+
+    def argv(self, cmd: list[str], conn: str | None = None) -> list[str]:
+        """``python -m bpkit_grade.sandbox ... -- CMD``; ``conn``: CMD's kernel connection file."""
+        wrap = [sys.executable, "-m", "bpkit_grade.sandbox", "--memory", str(self.memory), "--home", self.home]
+        if conn:
+            wrap += ["--conn", conn]
+        if self.uid is not None:
+            wrap += ["--uid", str(self.uid)]
+        if self.audit:
+            wrap += ["--audit", self.audit]
+        for flag, paths in (("--root", self.roots), ("--keep", self.keep), ("--hide", self.hide)):
+            for path in paths:
+                wrap += [flag, path]
+        return wrap + ["--"] + list(cmd)
 
 
 def _mount(source, target, fstype, flags, data):

@@ -1,0 +1,40 @@
+"""What grading one submission gives back to the instructor's process: plain data (it crosses a
+process boundary), one dict per submission.
+
+``student``, ``status`` (ok, flagged or failed), ``reasons`` (what the instructor should read),
+``exercises`` (grade_id -> :func:`verdict`), ``grades`` (grade_id -> nbgrader's own score of the
+cell, from the throwaway gradebook), ``timestamp``, ``autograded`` (the folder of nbgrader's
+autograded notebooks, or None), ``access`` (a hidden path the student's code tried to open, when
+it did) and ``seconds``.
+"""
+from __future__ import annotations
+
+STATUS_OK, STATUS_FLAGGED, STATUS_FAILED = "ok", "flagged", "failed"
+
+
+def new_result(student: str) -> dict:
+    return {"student": student, "status": STATUS_OK, "reasons": [], "grades": {},
+            "exercises": {}, "timestamp": None, "autograded": None}
+
+
+def failure(student: str, reason: str, points: dict) -> dict:
+    """A submission that could not be graded: every grade cell 0, with the reason."""
+    result = new_result(student)
+    result.update(status=STATUS_FAILED, reasons=[reason],
+                  exercises={gid: {"score": 0.0, "max": pts, "flag": "", "note": reason}
+                             for gid, pts in points.items()})
+    return result
+
+
+def verdict(ex, passed: bool, message: str, in_kernel) -> dict:
+    """Combine the re-check (which wins) with the in-kernel nbgrader score."""
+    score = float(ex.points) if passed else 0.0
+    flag, note = "", message
+    if in_kernel is not None and not passed and in_kernel > 0:
+        flag = "tampering"
+        note = (f"suspected tampering: the in-kernel test gave {in_kernel:g}/{ex.points:g} but "
+                f"the re-check failed: {message}")
+    elif in_kernel is not None and passed and in_kernel < ex.points:
+        flag = "mismatch"
+        note = f"the in-kernel test gave {in_kernel:g}/{ex.points:g}, the re-check passed"
+    return {"score": score, "max": float(ex.points), "flag": flag, "note": note, "in_kernel": in_kernel}

@@ -1,0 +1,274 @@
+"""Grading one submission, in a worker process, in its own throwaway course folder (a :class:`Box`):
+
+1. :func:`make_box`: the submission's notebooks, the release files, a gradebook holding only the
+   assignment, and home folders owned by the sandbox uids;
+2. the re-check's kernel is started (it boots while nbgrader runs);
+3. :func:`run_nbgrader`: stock ``nbgrader autograde`` with its kernel sandboxed;
+4. :func:`read_in_kernel_scores`: what nbgrader's test cells gave, from the throwaway gradebook
+   (tampering is detected by them: a gradebook that cannot be read fails the submission);
+5. :func:`recheck_notebooks`: the verdicts, which win over the in-kernel scores;
+6. :func:`judge`: the status and the reasons (failures, tampering, attempts to open hidden paths).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import traceback
+from dataclasses import dataclass
+
+from bpkit_grade.recheck import recheck
+from bpkit_grade.results import STATUS_FAILED, STATUS_FLAGGED, new_result, verdict
+from bpkit_grade.sandbox import kill_user
+from bpkit_grade.settings import Settings, load_exercises, one_line
+
+
+class GradebookUnreadable(Exception):
+    """nbgrader's throwaway gradebook of a submission cannot be read: without its in-kernel
+    scores, tampering cannot be detected, so the submission must not pass as checked."""
+
+
+@dataclass(frozen=True)
+class Box:
+    """The throwaway course folder of one submission."""
+
+    path: str
+    student: str
+    assignment: str
+
+    @property
+    def gradebook_url(self) -> str:
+        return "sqlite:///" + os.path.join(self.path, "gradebook.db")
+
+    @property
+    def submitted(self) -> str:
+        return os.path.join(self.path, "submitted", self.student, self.assignment)
+
+    @property
+    def autograded(self) -> str:
+        return os.path.join(self.path, "autograded", self.student, self.assignment)
+
+    @property
+    def work(self) -> str:
+        """The re-check kernels' working folder (the release files)."""
+        return os.path.join(self.path, "work")
+
+    @property
+    def audit_log(self) -> str:
+        return os.path.join(self.path, "audit.log")
+
+    def home(self, who: str) -> str:
+        return os.path.join(self.path, f"home-{who}")
+
+
+def grade_submission(s: Settings, student: str, uid) -> dict:
+    """Grade one submission in its own throwaway course folder; returns plain data (results.py).
+    ``uid``: the sandbox uid of nbgrader's kernel (the re-check's is ``uid + 1``), or None."""
+    from bpkit_grade.kernel import Kernel
+
+    result = new_result(student)
+    box = Box(tempfile.mkdtemp(prefix="s-", dir=s.workroot), student, s.assignment)
+    recheck_uid = None if uid is None else uid + 1
+    confinement = s.confinement(recheck_uid, box.home("recheck"), box.audit_log, recheck=True)
+    kernels = Kernels(lambda: Kernel(box.work, s.timeout, confinement))
+    try:
+        make_box(s, box, uid)
+        exercises = load_exercises(s.exercises, s.assignment)
+        kernels.start_spare()  # it boots while nbgrader runs
+        nbgrader_ok = run_nbgrader(s, box, uid, result)
+        in_kernel = read_in_kernel_scores(s, box, nbgrader_ok, result)
+        result["autograded"] = keep_autograded(s, box) if nbgrader_ok else None
+        failed = recheck_notebooks(s, box, exercises, nbgrader_ok, in_kernel, result, kernels.fresh)
+        judge(result, exercises, failed, _audit_report(box.audit_log))
+    finally:
+        kernels.close()
+        if uid is not None:
+            kill_user(uid)
+            kill_user(recheck_uid)
+        shutil.rmtree(box.path, ignore_errors=True)
+    return result
+
+
+class Kernels:
+    """The re-check's kernels of one submission: a fresh one for each notebook, the first
+    started ahead of time. ``start()`` makes one."""
+
+    def __init__(self, start):
+        self._start, self._spare, self._started = start, None, []
+
+    def start_spare(self) -> None:
+        self._spare = self._spare or self._new()
+
+    def fresh(self):
+        kernel, self._spare = self._spare or self._new(), None
+        return kernel
+
+    def _new(self):
+        self._started.append(self._start())
+        return self._started[-1]
+
+    def close(self) -> None:
+        for kernel in self._started:
+            kernel.close()
+
+
+def make_box(s: Settings, box: Box, uid) -> None:
+    """The throwaway course: this submission's notebooks, the release files, a gradebook."""
+    own = (lambda p: os.chown(p, uid, uid)) if uid is not None else (lambda p: None)
+    os.chmod(box.path, 0o711)
+    shutil.copyfile(s.template_db, os.path.join(box.path, "gradebook.db"))
+    os.chmod(os.path.join(box.path, "gradebook.db"), 0o600)
+    os.makedirs(box.submitted)
+    sub = os.path.join(s.root, "submitted", box.student, s.assignment)
+    for name in [f"{nb}.ipynb" for nb in s.notebooks] + ["timestamp.txt"]:
+        if os.path.isfile(os.path.join(sub, name)):
+            shutil.copyfile(os.path.join(sub, name), os.path.join(box.submitted, name))
+    shutil.copytree(s.release_files, os.path.join(box.path, "source", s.assignment))
+    for d in (box.home("nbgrader"), box.home("recheck"), box.work):
+        os.makedirs(d)
+        own(d)
+    shutil.copytree(s.release_files, box.work, dirs_exist_ok=True)
+    for dirpath, dirs, files in os.walk(box.work):
+        for p in [dirpath] + [os.path.join(dirpath, f) for f in files]:
+            own(p)
+
+
+def run_nbgrader(s: Settings, box: Box, uid, result: dict) -> bool:
+    """Stock ``nbgrader autograde`` in the box, its kernel sandboxed as ``uid``. -> success."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = _nbgrader_config(s, box, uid)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    run = api.autograde(s.assignment, box.student, force=True, create=True)
+    if uid is not None:
+        kill_user(uid)
+    if not run["success"]:
+        result["reasons"].append("nbgrader autograde failed: " + last_error(run))
+    return run["success"]
+
+
+def _nbgrader_config(s: Settings, box: Box, uid):
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from bpkit_grade.kernel import sandboxed_execute
+
+    c = PyFileConfigLoader("nbgrader_config.py", path=s.root).load_config()
+    c.CourseDirectory.root = box.path
+    c.CourseDirectory.course_id = s.course_id
+    c.CourseDirectory.db_url = box.gradebook_url
+    c.CourseDirectory.source_directory = "source"
+    c.CourseDirectory.submitted_directory = "submitted"
+    c.CourseDirectory.autograded_directory = "autograded"
+    c.Execute.timeout = s.timeout
+    pps = c.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default())
+    c.Autograde.autograde_preprocessors = [sandboxed_execute() if p in (Execute, "nbgrader.preprocessors.Execute")
+                                           else p for p in pps]
+    c.SandboxKernelManager.confinement = s.confinement(uid, box.home("nbgrader"), box.audit_log)
+    return c
+
+
+def read_in_kernel_scores(s: Settings, box: Box, nbgrader_ok: bool, result: dict) -> dict:
+    """nbgrader's scores from the throwaway gradebook into ``result`` (timestamp, grades).
+    -> {grade_id: in-kernel score} of the cells nbgrader scored (empty if nbgrader failed).
+
+    Raises GradebookUnreadable when nbgrader succeeded but its gradebook cannot be read: the
+    in-kernel scores are what tampering is detected by."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    in_kernel = {}
+    try:
+        with Gradebook(box.gradebook_url, s.course_id) as gb:
+            submission = gb.find_submission(s.assignment, box.student)
+            result["timestamp"] = submission.timestamp.isoformat() if submission.timestamp else None
+            for nb in submission.notebooks:
+                for g in nb.grades:
+                    result["grades"][g.name] = {"notebook": nb.name, "score": g.auto_score,
+                                                "max": g.max_score, "manual": g.needs_manual_grade}
+                    if nbgrader_ok and g.auto_score is not None and not g.needs_manual_grade:
+                        in_kernel[g.name] = g.auto_score
+    except MissingEntry as e:
+        if nbgrader_ok:
+            raise GradebookUnreadable("nbgrader succeeded but its gradebook has no submission "
+                                      f"({one_line(e)}): in-kernel scores unknown, tampering not checked") from e
+        # nbgrader failed (already a reason) before recording the submission: nothing to read
+    except Exception as e:  # noqa: BLE001  (named, and re-raised: the submission fails)
+        raise GradebookUnreadable(f"nbgrader's gradebook of this submission could not be read "
+                                  f"({one_line(e)}): in-kernel scores unknown, tampering not checked") from e
+    return in_kernel
+
+
+def keep_autograded(s: Settings, box: Box) -> str | None:
+    """Move nbgrader's autograded notebooks out of the box (the merge copies them to autograded/)."""
+    if not os.path.isdir(box.autograded):
+        return None
+    keep = os.path.join(s.workroot, "autograded", box.student)
+    shutil.rmtree(keep, ignore_errors=True)
+    shutil.copytree(box.autograded, keep)
+    return keep
+
+
+def recheck_notebooks(s: Settings, box: Box, exercises, nbgrader_ok: bool, in_kernel: dict,
+                      result: dict, fresh_kernel) -> str | None:
+    """Re-check each notebook (from the notebook nbgrader ran, or the raw submission) in a fresh
+    kernel (``fresh_kernel()`` gives one) and put the verdicts into ``result``.
+    -> why a notebook could not be re-checked (the last such reason), or None."""
+    failed = None
+    for nb_name in s.notebooks:
+        mine = [e for e in exercises if s.exercise_notebook[e.grade_id] == nb_name]
+        path = os.path.join(box.autograded, f"{nb_name}.ipynb")
+        if not (nbgrader_ok and os.path.isfile(path)):
+            path = os.path.join(box.submitted, f"{nb_name}.ipynb")
+        if not os.path.isfile(path):
+            failed = f"{nb_name}.ipynb was not submitted"
+            continue
+        try:
+            r = recheck(path, mine, s.seed, s.timeout, fresh_kernel())
+        except Exception as e:  # noqa: BLE001  (reported: e.g. a notebook that is not valid JSON)
+            traceback.print_exc()  # into the worker's log
+            failed = f"{nb_name}.ipynb could not be re-checked: {one_line(e)}"
+            continue
+        result["reasons"] += r["notes"]
+        for ex in mine:
+            passed, message = r["verdicts"][ex.grade_id]
+            result["exercises"][ex.grade_id] = verdict(ex, passed, message, in_kernel.get(ex.grade_id))
+    return failed
+
+
+def judge(result: dict, exercises, failed: str | None, attempts: list[str]) -> None:
+    """The submission's status and reasons, from the verdicts, what failed and the audit."""
+    if failed:
+        result["reasons"].insert(0, failed)
+        if not result["exercises"]:
+            result["status"] = STATUS_FAILED
+    for ex in exercises:  # not re-checked (notebook missing or unreadable): 0, said why
+        result["exercises"].setdefault(ex.grade_id, {"score": 0.0, "max": ex.points, "flag": "",
+                                                     "note": "" if failed else "not graded"})
+    if any(e["flag"] == "tampering" for e in result["exercises"].values()):
+        result["status"] = STATUS_FLAGGED
+    if attempts:  # hidden from it anyway, so no score changes: the instructor should know
+        result["status"] = STATUS_FLAGGED
+        result["access"] = attempts[0]
+        result["reasons"].insert(0, f"suspected tampering: student code tried to open {len(attempts)} "
+                                    f"hidden path(s), e.g. {attempts[0]}")
+    for gid, e in result["exercises"].items():
+        if e["note"]:
+            result["reasons"].append(f"{gid}: {e['note']}")
+
+
+def _audit_report(path: str) -> list[str]:
+    try:
+        with open(path, errors="replace") as f:
+            return list(dict.fromkeys(line.split(" ", 1)[-1].strip() for line in f if line.strip()))
+    except FileNotFoundError:  # no kernel started with the audit hook wrote to it
+        return []
+
+
+def last_error(run: dict) -> str:
+    """The exception line of nbgrader's failure, e.g. ``DeadKernelError: Kernel died``."""
+    text = (run.get("log") or "") + "\n" + (run.get("error") or "")
+    found = re.findall(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b(?::.*)?)$", text, re.M)
+    return found[0].strip()[:300] if found else "see its log"
