@@ -1,6 +1,6 @@
 """The instructor pipeline end to end, with real nbgrader commands and ``bpkit-grade``.
 
-A synthetic class (tests/synthetic_class.py) is made from each assignment's real notebooks and
+A synthetic class (bpkit_grade.synthetic) is made from each assignment's real notebooks and
 graded in a temporary course folder. The toy assignment (tests/fixtures/course) gets every kind
 of submission; each real assignment (solutions/<name>/ with a bpkit_grade.exercises registry) gets a
 representative subset, or every kind with ``BPKIT_FULL_CLASS=1``.
@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-import synthetic_class as sc
+from bpkit_grade import synthetic as sc
 from bpkit_grade.autograde import load_exercises
 from bpkit_grade.exercises import MODULES
 
@@ -28,11 +28,8 @@ TOY_REGISTRY = os.path.join(HERE, "fixtures", "toy_exercises.py")
 FULL = os.environ.get("BPKIT_FULL_CLASS") == "1"
 TIMEOUT = "5"  # seconds per cell: the hanging kinds cost that, twice
 
-TOY_MISTAKES = {  # kind -> (function, code appended to its cell)
-    "mistake_relu": ("relu_grad", "def relu_grad(x):\n    return np.maximum(0.0, np.asarray(x, dtype=float))\n"),
-    "mistake_chain": ("sin_square_grad", "def sin_square_grad(x):\n    return np.cos(np.asarray(x, dtype=float) ** 2)\n"),
-}
-TOY_MISTAKES_EXPECTED = {"mistake_relu": {"relu_grad_test": 0.0}, "mistake_chain": {"sin_square_grad_test": 0.0}}
+TOY_MISTAKES = sc.registry_mistakes(TOY_REGISTRY)
+SUBSET = ["correct", "blank", "duplicated", "t_rebind", "t_transformer"]  # real assignments in CI
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +55,7 @@ def graded(request, tmp_path_factory):
         exercises = load_exercises(TOY_REGISTRY, asg)
     else:
         shutil.copytree(os.path.join(ROOT, "solutions", asg), os.path.join(course, "solutions", asg))
-        registry, kinds, mistakes = [], (sc.KINDS if FULL else sc.SUBSET), None
+        registry, kinds, mistakes = [], (sc.KINDS if FULL else SUBSET), None
         exercises = load_exercises("", asg)
     shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), course)
     run(["nbgrader", "generate_assignment", asg], course)
@@ -73,7 +70,7 @@ def graded(request, tmp_path_factory):
     run(["nbgrader", "export"], course)
     with open(os.path.join(course, "grades", f"{asg}.csv"), newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
-    want = {k: sc.expected(k, exercises, TOY_MISTAKES_EXPECTED if asg == "toy" else None) for k in kinds}
+    want = {k: sc.expected(k, exercises, mistakes) for k in kinds}
     return dict(course=course, asg=asg, exercises=exercises, kinds=kinds, rows=rows, want=want, log=log)
 
 
