@@ -206,3 +206,19 @@ def test_feedback_shows_messages_but_never_hidden_tests(graded):
         text = _text(os.path.join(course, "feedback", "mistake_relu", asg, f"{asg}.html"))
         assert "relu_grad([-1, 2]) should be [0, 1]" in text or "relu_grad is wrong on random inputs" in text, \
             "the feedback of a wrong answer lacks the test's diagnostic message"
+
+
+def test_the_dry_run_command_writes_every_kind_and_never_overwrites(tmp_path, capsys):
+    """`python -m bpkit_grade.synthetic A` (an instructor's dry run): one submission per kind,
+    each listed with what it must score; a second run into the same course is refused."""
+    asg = CLASS_ASSIGNMENTS[0]
+    for folder in ("solutions", "notebooks"):
+        shutil.copytree(os.path.join(ROOT, folder, asg), tmp_path / folder / asg)
+    assert sc.main([asg, "--course", str(tmp_path)]) == 0
+    written = sorted(p.name for p in (tmp_path / "submitted").iterdir())
+    assert written == sorted(sc.KINDS)
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == sc.KINDS
+    with pytest.raises(SystemExit):
+        sc.main([asg, "--course", str(tmp_path), "--kinds", "correct"])
+    assert "already exists" in capsys.readouterr().err
