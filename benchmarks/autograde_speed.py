@@ -21,13 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bpkit_grade import synthetic
+from bpkit_grade.autograde import load_exercises
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-
-import synthetic_class as sc  # noqa: E402
-from bpkit_grade.autograde import load_exercises  # noqa: E402
-from test_autograde import TOY_MISTAKES, TOY_REGISTRY  # noqa: E402
+TOY_REGISTRY = os.path.join(ROOT, "tests", "fixtures", "toy_exercises.py")  # test data, by path
 
 BIN = os.path.dirname(sys.executable)
 ENV = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
@@ -40,7 +39,7 @@ def course_with_class(n: int) -> str:
     subprocess.run(["nbgrader", "generate_assignment", "toy"], cwd=course, env=ENV, check=True, capture_output=True)
     kinds = ["correct", "blank", "mistake_relu", "mistake_chain"]
     exercises = load_exercises(TOY_REGISTRY, "toy")
-    sc.make_class(course, "toy", exercises, kinds, TOY_MISTAKES)
+    synthetic.make_class(course, "toy", exercises, kinds, synthetic.registry_mistakes(TOY_REGISTRY))
     for i in range(n):  # s00, s01, ...: copies of the four kinds in turn
         shutil.copytree(os.path.join(course, "submitted", kinds[i % 4]), os.path.join(course, "submitted", f"s{i:02d}"))
     for kind in kinds:

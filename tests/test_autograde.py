@@ -1,9 +1,19 @@
 """The instructor pipeline end to end, with real nbgrader commands and ``bpkit-grade``.
 
-A synthetic class (tests/synthetic_class.py) is made from each assignment's real notebooks and
-graded in a temporary course folder. The toy assignment (tests/fixtures/course) gets every kind
-of submission; each real assignment (solutions/<name>/ with a bpkit_grade.exercises registry) gets a
-representative subset, or every kind with ``BPKIT_FULL_CLASS=1``.
+A synthetic class (bpkit_grade.synthetic) is made from each assignment's real notebooks and
+graded in a temporary course folder. Two explicit tiers, neither of which filters anything:
+
+* the whole class -- every kind of submission the generator makes (correct, blank, crashing,
+  hanging, os._exit, invalid JSON, tampering, ...): the toy assignment (tests/fixtures/course,
+  registry tests/fixtures/toy_exercises.py, plus its typical mistakes) and the real assignments
+  of CLASS_ASSIGNMENTS; with ``BPKIT_FULL_CLASS=1`` every real assignment. A kind that is not
+  graded, has no expected scores or no row fails.
+* a smoke class (SMOKE_KINDS) for every other real assignment, so that each real notebook and
+  its registry still go through the whole pipeline; every test that runs on it checks each of
+  its kinds.
+
+Every kind costs a few seconds per real assignment (the hanging ones about 20 s of a worker), so
+the whole class on all five would add about 5 minutes to CI.
 """
 from __future__ import annotations
 
@@ -17,7 +27,7 @@ import sys
 
 import pytest
 
-import synthetic_class as sc
+from bpkit_grade import synthetic as sc
 from bpkit_grade.autograde import load_exercises
 from bpkit_grade.exercises import MODULES
 
@@ -25,20 +35,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BIN = os.path.dirname(sys.executable)
 TOY_REGISTRY = os.path.join(HERE, "fixtures", "toy_exercises.py")
-FULL = os.environ.get("BPKIT_FULL_CLASS") == "1"
 TIMEOUT = "5"  # seconds per cell: the hanging kinds cost that, twice
-
-TOY_MISTAKES = {  # kind -> (function, code appended to its cell)
-    "mistake_relu": ("relu_grad", "def relu_grad(x):\n    return np.maximum(0.0, np.asarray(x, dtype=float))\n"),
-    "mistake_chain": ("sin_square_grad", "def sin_square_grad(x):\n    return np.cos(np.asarray(x, dtype=float) ** 2)\n"),
-}
-TOY_MISTAKES_EXPECTED = {"mistake_relu": {"relu_grad_test": 0.0}, "mistake_chain": {"sin_square_grad_test": 0.0}}
+TOY_MISTAKES = sc.registry_mistakes(TOY_REGISTRY)
+#: real assignments graded with every kind in CI: scalars and tuples (01), matrices (04)
+CLASS_ASSIGNMENTS = ["01-computational-graphs", "04-jacobians-and-log-softmax"]
+#: the other real assignments: their re-check of every exercise, blank and two tamperings
+SMOKE_KINDS = ["correct", "blank", "duplicated", "t_rebind", "t_transformer"]
+FULL = os.environ.get("BPKIT_FULL_CLASS") == "1"
 
 pytestmark = pytest.mark.slow
 
 
 def real_assignments():
-    return [a for a in MODULES if os.path.isfile(os.path.join(ROOT, "solutions", a, f"{a}.ipynb"))]
+    """Every assignment the registry knows and every one in solutions/: one missing on either
+    side fails in the fixture, it is not left out."""
+    on_disk = {a for a in os.listdir(os.path.join(ROOT, "solutions"))
+               if os.path.isdir(os.path.join(ROOT, "solutions", a)) and not a.startswith(".")}
+    return sorted(set(MODULES) | on_disk)
 
 
 def run(cmd, cwd):
@@ -46,6 +59,11 @@ def run(cmd, cwd):
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"`{' '.join(cmd)}` failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
     return done.stdout + done.stderr
+
+
+def whole_class():
+    """The assignments graded with every kind of submission."""
+    return ["toy"] + (real_assignments() if FULL else CLASS_ASSIGNMENTS)
 
 
 @pytest.fixture(scope="module", params=["toy"] + real_assignments())
@@ -57,8 +75,12 @@ def graded(request, tmp_path_factory):
         registry, kinds, mistakes = ["--exercises", TOY_REGISTRY], sc.KINDS + list(TOY_MISTAKES), TOY_MISTAKES
         exercises = load_exercises(TOY_REGISTRY, asg)
     else:
+        notebook = os.path.join(ROOT, "solutions", asg, f"{asg}.ipynb")
+        assert os.path.isfile(notebook), f"the registry has {asg} (bpkit_grade.exercises) but {notebook} is missing"
+        assert asg in MODULES, f"solutions/{asg} has no exercise registry in bpkit_grade.exercises.MODULES"
         shutil.copytree(os.path.join(ROOT, "solutions", asg), os.path.join(course, "solutions", asg))
-        registry, kinds, mistakes = [], (sc.KINDS if FULL else sc.SUBSET), None
+        registry, mistakes = [], None
+        kinds = list(sc.KINDS) if asg in whole_class() else list(SMOKE_KINDS)
         exercises = load_exercises("", asg)
     shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), course)
     run(["nbgrader", "generate_assignment", asg], course)
@@ -73,7 +95,7 @@ def graded(request, tmp_path_factory):
     run(["nbgrader", "export"], course)
     with open(os.path.join(course, "grades", f"{asg}.csv"), newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
-    want = {k: sc.expected(k, exercises, TOY_MISTAKES_EXPECTED if asg == "toy" else None) for k in kinds}
+    want = {k: sc.expected(k, exercises, mistakes) for k in kinds}
     return dict(course=course, asg=asg, exercises=exercises, kinds=kinds, rows=rows, want=want, log=log)
 
 
@@ -87,11 +109,34 @@ def _gradebook_scores(course, asg):
     return out
 
 
+def test_the_whole_class_is_graded_on_real_assignments():
+    """CLASS_ASSIGNMENTS name real assignments that exist: the whole class never runs on none."""
+    assert CLASS_ASSIGNMENTS and set(CLASS_ASSIGNMENTS) <= set(real_assignments()) - {"toy"}, \
+        f"CLASS_ASSIGNMENTS {CLASS_ASSIGNMENTS} are not all among {real_assignments()}"
+    assert set(SMOKE_KINDS) < set(sc.KINDS)
+
+
+@pytest.mark.parametrize("graded", whole_class(), indirect=True)
+def test_every_kind_of_submission_is_graded(graded):
+    """The class is complete: every kind the generator makes (and, for the toy assignment, its
+    registry's mistakes), each with what it must score and a row in grades/<a>.csv."""
+    need = set(sc.KINDS) | (set(TOY_MISTAKES) if graded["asg"] == "toy" else set())
+    assert need >= {"correct", "blank", "crash", "hang", "hang_nosigint", "os_exit", "invalid_json",
+                    "duplicated", *sc.TAMPERING, *sc.PREVENTED}, sorted(need)
+    assert set(graded["kinds"]) == need, f"{graded['asg']}: not graded: {sorted(need - set(graded['kinds']))}"
+    assert set(graded["want"]) == need, f"{graded['asg']}: no expected scores for {sorted(need - set(graded['want']))}"
+    assert set(graded["rows"]) == need, f"{graded['asg']}: no row for {sorted(need - set(graded['rows']))}"
+    if graded["asg"] == "toy":
+        assert TOY_MISTAKES, f"{TOY_REGISTRY} declares no SYNTHETIC_MISTAKES"
+
+
 def test_every_submission_scores_exactly_as_expected(graded):
     scores = _gradebook_scores(graded["course"], graded["asg"])
+    assert set(scores) == set(graded["kinds"]), f"gradebook submissions: {sorted(scores)}"
     wrong = []
     for kind, (want, _) in graded["want"].items():
-        got = scores.get(kind, ({}, None))[0]
+        assert want, f"{kind}: no exercise to score"
+        got = scores[kind][0]
         for gid, points in want.items():
             if got.get(gid) != points:
                 wrong.append(f"{kind}: {gid} scored {got.get(gid)} in the gradebook, expected {points} "
@@ -103,6 +148,7 @@ def test_tampering_is_flagged_and_only_tampering(graded):
     scores = _gradebook_scores(graded["course"], graded["asg"])
     wrong = []
     for kind, (_, status) in graded["want"].items():
+        assert kind in graded["rows"], f"{kind}: no row in grades/{graded['asg']}.csv"
         row = graded["rows"][kind]
         if row["status"] != status:
             wrong.append(f"{kind}: status {row['status']!r}, expected {status!r} (reason: {row['reason']})")
@@ -116,16 +162,16 @@ def test_tampering_is_flagged_and_only_tampering(graded):
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.parametrize("graded", whole_class(), indirect=True)
 def test_failures_are_reported_by_name_with_a_reason(graded):
     rows, log = graded["rows"], graded["log"]
     for kind, reason in [("invalid_json", "not a valid notebook|could not be re-checked|JSON"),
-                         ("hang_nosigint", "did not return"), ("os_exit", "killed the kernel"),
+                         ("hang", "did not return"), ("hang_nosigint", "did not return"),
+                         ("os_exit", "killed the kernel"), ("crash", "raised RuntimeError"),
                          ("duplicated", "nbgrader autograde failed")]:
-        if kind in rows:
-            assert re.search(reason, rows[kind]["reason"]), f"{kind}: reason {rows[kind]['reason']!r} should match {reason!r}"
-    for kind in ("invalid_json",):
-        if kind in rows:
-            assert re.search(rf"\b{kind}\b.*failed", log), f"the progress output does not report {kind} as failed:\n{log}"
+        assert kind in rows, f"{graded['asg']}: no row for {kind} in grades/{graded['asg']}.csv"
+        assert re.search(reason, rows[kind]["reason"]), f"{kind}: reason {rows[kind]['reason']!r} should match {reason!r}"
+    assert re.search(r"\binvalid_json\b.*failed", log), f"the progress output does not report invalid_json as failed:\n{log}"
 
 
 def test_every_submission_has_a_row_in_both_exports(graded):
@@ -160,3 +206,19 @@ def test_feedback_shows_messages_but_never_hidden_tests(graded):
         text = _text(os.path.join(course, "feedback", "mistake_relu", asg, f"{asg}.html"))
         assert "relu_grad([-1, 2]) should be [0, 1]" in text or "relu_grad is wrong on random inputs" in text, \
             "the feedback of a wrong answer lacks the test's diagnostic message"
+
+
+def test_the_dry_run_command_writes_every_kind_and_never_overwrites(tmp_path, capsys):
+    """`python -m bpkit_grade.synthetic A` (an instructor's dry run): one submission per kind,
+    each listed with what it must score; a second run into the same course is refused."""
+    asg = CLASS_ASSIGNMENTS[0]
+    for folder in ("solutions", "notebooks"):
+        shutil.copytree(os.path.join(ROOT, folder, asg), tmp_path / folder / asg)
+    assert sc.main([asg, "--course", str(tmp_path)]) == 0
+    written = sorted(p.name for p in (tmp_path / "submitted").iterdir())
+    assert written == sorted(sc.KINDS)
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == sc.KINDS
+    with pytest.raises(SystemExit):
+        sc.main([asg, "--course", str(tmp_path), "--kinds", "correct"])
+    assert "already exists" in capsys.readouterr().err

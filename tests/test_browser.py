@@ -1,8 +1,8 @@
 """The course in a real browser: JupyterLab in headless Chromium, as a student meets it.
 
-For every student notebook in notebooks/ (on a copy whose solution cells are filled in from
-solutions/, so every cell runs), and for a small fixture notebook that keeps this test honest
-while the course is being written: open it, Run All, and check that
+For every course notebook (the five of COURSE_NOTEBOOKS and any other in notebooks/, on a copy
+whose solution cells are filled in from solutions/, so every cell runs): open it, Run All, and
+check that
 - every cell whose executed outputs hold an SVG (a Graphviz graph) shows a decoded SVG image,
 - every cell whose outputs hold a widget shows a rendered widget (not "Loading widget...",
   "Error displaying widget" or its text repr), and operating one widget changes what is shown,
@@ -11,6 +11,10 @@ while the course is being written: open it, Run All, and check that
 - nbgrader's lab extension is there (its Validate button) in the students' configuration
   (binder/postBuild applied), and its Assignment List opens without errors in the full one.
 A screenshot per notebook goes to test-artifacts/browser/.
+
+Only the real notebooks are checked: a course notebook that is missing fails its case, it is
+never replaced. The fixture (tests/fixtures/browser-course) serves the meta-tests alone, which
+prove that the check catches a broken page.
 
 Chromium is Debian's /usr/bin/chromium (`./course test` installs it as root); when there is
 none, these tests fail with a message saying how to get it. They never skip.
@@ -47,9 +51,8 @@ def _found(course: Path) -> list[str]:
                   if p.stem == p.parent.name and ".ipynb_checkpoints" not in p.parts)
 
 
-# (course folder, assignment name): the real notebooks, then the fixture.
-CASES = [(ROOT, n) for n in _found(ROOT)] + [(FIXTURE, n) for n in _found(FIXTURE)]
-IDS = [n if c == ROOT else f"fixture-{n}" for c, n in CASES]
+# The course notebooks: the five it is made of, and any other found in notebooks/.
+CASES = COURSE_NOTEBOOKS + [n for n in _found(ROOT) if n not in COURSE_NOTEBOOKS]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -77,15 +80,15 @@ def _student_config(home: Path) -> None:
 
 @pytest.fixture(scope="module")
 def student_lab(tmp_path_factory):
-    """JupyterLab serving filled copies of every notebook, configured as on Binder, and Chromium."""
+    """JupyterLab serving filled copies of every course notebook there is, configured as on
+    Binder, and Chromium. -> (lab, browser, {notebook: path of its filled copy})"""
     bl.find_chromium()  # fail first, and clearly, when there is no browser
     tmp = tmp_path_factory.mktemp("browser")
     course = tmp / "course"
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    paths = {}
-    for (src, name), id_ in zip(CASES, IDS):
-        paths[id_] = _filled_copy(src, name, course)
+    paths = {name: _filled_copy(ROOT, name, course) for name in CASES
+             if (ROOT / "notebooks" / name / f"{name}.ipynb").is_file()}
     _student_config(tmp / "home")
     bl.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with bl.JupyterLab(course, tmp / "home", bl.ARTIFACTS / "jupyter-server-student.log") as lab, \
@@ -93,12 +96,20 @@ def student_lab(tmp_path_factory):
         yield lab, browser, paths
 
 
-@pytest.mark.parametrize("case", IDS)
+def _course_notebook(paths, name):
+    assert name in paths, (f"notebooks/{name}/{name}.ipynb is missing: the browser test checks the "
+                           "course's own notebooks and has no substitute for one")
+    return paths[name]
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_notebook_renders_and_responds_in_browser(student_lab, case):
     lab, browser, paths = student_lab
-    path = paths[case]
+    path = _course_notebook(paths, case)
     expected = bl.expected_outputs(path)
     assert not expected.errors, f"{case}: executing the notebook (nbclient) gave errors: {expected.errors}"
+    assert expected.svg_cells or expected.widget_cells, \
+        f"{case} draws no graph and shows no widget when executed: nothing for the browser to check"
     page = browser.new_page()
     try:
         rep = bl.check_notebook(page, lab, str(path.relative_to(lab.root)), expected,
@@ -273,12 +284,11 @@ def test_validate_button_gives_students_feedback(student_lab):
     """The students' feedback loop the README promises: Validate says Success on a finished
     notebook and names what fails on an unfinished one."""
     lab, browser, paths = student_lab
-    name = COURSE_NOTEBOOKS[0] if COURSE_NOTEBOOKS[0] in paths else "fixture-00-browser-demo"
-    filled = paths[name]
+    name = COURSE_NOTEBOOKS[0]
+    filled = _course_notebook(paths, name)
     # the notebook as a student gets it, next to the filled copy
     fresh = filled.with_name("fresh-" + filled.name)
-    src = (ROOT if name in COURSE_NOTEBOOKS else FIXTURE) / "notebooks" / filled.parent.name / filled.name
-    shutil.copy(src, fresh)
+    shutil.copy(ROOT / "notebooks" / name / f"{name}.ipynb", fresh)
     page = browser.new_page()
     try:
         ok = _validate(page, lab, str(filled.relative_to(lab.root)), bl.ARTIFACTS / "validate-success.png")

@@ -1,14 +1,27 @@
-"""A synthetic class of submissions for one assignment, made from its real notebooks.
+"""A synthetic class of submissions for one assignment, made from its real notebooks: a dry run
+of the grading set-up, before the first real class is graded.
+
+    nbgrader generate_assignment A                  # in the course folder: notebooks/A/ exists
+    python -m bpkit_grade.synthetic A               # writes submitted/<kind>/A/ for every kind
+    bpkit-grade A                                   # then each kind must score as expected()
 
 ``make_class(course, assignment, exercises, kinds)`` writes ``submitted/<kind>/<assignment>/``
 for each kind, starting from the released student notebook and the instructor's solutions;
 ``expected(kind, exercises)`` says what each exercise must score and whether the submission is
 flagged. Every mutation targets the *last* exercise (nothing later can depend on it), so the
-others keep their full marks.
+others keep their full marks. Nothing here knows an answer: a correct submission is the
+instructor's own solution cells, a wrong one is that answer plus one.
+
+A registry module (``bpkit-grade --exercises path/to/module.py``) may also declare
+``SYNTHETIC_MISTAKES = {kind: (function, code appended to its cell)}``: typical wrong answers of
+the right shape, which must score 0 on that function's exercise and full marks elsewhere
+(:func:`registry_mistakes`).
 """
 from __future__ import annotations
 
+import argparse
 import copy
+import importlib.util
 import os
 import re
 import textwrap
@@ -147,14 +160,13 @@ APPENDED = {
     """,
 }
 SPECIAL = ["correct", "blank", "crash_toplevel", "invalid_json", "duplicated", "deleted"]
+#: every kind of submission this module makes (registry mistakes come on top)
 KINDS = SPECIAL + list(APPENDED)
 #: kinds whose in-kernel test is fooled: the re-check must score 0 and flag them
 TAMPERING = ["t_rebind", "t_transformer", "t_custom_exc", "t_displayhook"]
 #: tampering that isolation prevents (the files are not there): must score 0, flagged "access"
 #: by the kernel's audit hook
 PREVENTED = ["t_gradebook", "t_solutions"]
-#: run in CI by default for real assignments (the toy one runs every kind)
-SUBSET = ["correct", "blank", "duplicated", "t_rebind", "t_transformer"]
 
 
 def _strip_solution_markers(source: str) -> str:
@@ -192,7 +204,7 @@ def make_submission(kind, solution_nb, release_nb, exercises, course):
     last = exercises[-1]
     target = _defining_cell(nb, last.function)
     if kind == "mistake":
-        raise ValueError("mistakes are assignment-specific: see MISTAKES")
+        raise ValueError("mistakes are assignment-specific: pass them to make_class(mistakes=...)")
     if kind == "crash_toplevel":
         target.source = 'raise RuntimeError("crashed at the top of the cell")\n' + target.source
     elif kind == "duplicated":
@@ -213,7 +225,10 @@ def make_submission(kind, solution_nb, release_nb, exercises, course):
 
 
 def make_class(course: str, assignment: str, exercises, kinds, mistakes=None) -> None:
-    """Write submitted/<kind>/<assignment>/<notebook>.ipynb for each kind (one-notebook assignments)."""
+    """Write submitted/<kind>/<assignment>/<notebook>.ipynb for each kind (one-notebook assignments).
+
+    ``mistakes``: {kind: (function, code appended to the cell that defines it)}, e.g. a
+    registry's SYNTHETIC_MISTAKES."""
     notebook = f"{assignment}.ipynb"
     solution_nb = nbformat.read(os.path.join(course, "solutions", assignment, notebook), 4)
     release_nb = nbformat.read(os.path.join(course, "notebooks", assignment, notebook), 4)
@@ -237,16 +252,65 @@ def make_class(course: str, assignment: str, exercises, kinds, mistakes=None) ->
             f.write("2026-11-21 12:00:00.000000 UTC")
 
 
-def expected(kind: str, exercises, mistakes_expected=None):
+def expected(kind: str, exercises, mistakes=None):
     """-> ({grade_id: score}, status) that bpkit-grade must give a submission of this kind
-    (status: ok, failed, or flagged; flagged ones are in TAMPERING or PREVENTED)."""
+    (status: ok, failed, or flagged; flagged ones are in TAMPERING or PREVENTED). ``mistakes``
+    as for :func:`make_class`: such a kind scores 0 on its function's exercise(s) only."""
     full = {e.grade_id: float(e.points) for e in exercises}
     last = exercises[-1].grade_id
     if kind in ("correct", "warning", "duplicated"):
         return full, "ok"
     if kind in ("blank", "invalid_json"):
         return {g: 0.0 for g in full}, ("failed" if kind == "invalid_json" else "ok")
-    if mistakes_expected and kind in mistakes_expected:
-        return {**full, **mistakes_expected[kind]}, "ok"
+    if mistakes and kind in mistakes:
+        function = mistakes[kind][0]
+        wrong = {e.grade_id: 0.0 for e in exercises if e.function == function}
+        if not wrong:
+            raise ValueError(f"mistake {kind!r} is about {function}(), which no exercise asks for")
+        return {**full, **wrong}, "ok"
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
     scores = {**full, last: 0.0}
     return scores, ("flagged" if kind in TAMPERING + PREVENTED else "ok")
+
+
+def registry_mistakes(spec: str) -> dict:
+    """The SYNTHETIC_MISTAKES of a registry module given by path (``*.py``) or module name
+    ({} when it declares none)."""
+    if spec.endswith(".py"):
+        module_spec = importlib.util.spec_from_file_location("bpkit_grade_synthetic_registry", spec)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(spec)
+    return dict(getattr(module, "SYNTHETIC_MISTAKES", {}))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bpkit_grade.synthetic",
+                                description="Write a synthetic class of one assignment into a course "
+                                            "folder, for a dry run of bpkit-grade.")
+    p.add_argument("assignment")
+    p.add_argument("--course", default=".", help="course root: solutions/A and notebooks/A (default .)")
+    p.add_argument("--exercises", default="", help="registry module or path, as for bpkit-grade")
+    p.add_argument("--kinds", default="", help=f"comma-separated subset of {', '.join(KINDS)} (default: all)")
+    args = p.parse_args(argv)
+    from .autograde import load_exercises
+    exercises = load_exercises(args.exercises, args.assignment)
+    mistakes = registry_mistakes(args.exercises) if args.exercises else {}
+    kinds = [k for k in args.kinds.split(",") if k] or KINDS + list(mistakes)
+    unknown = [k for k in kinds if k not in KINDS and k not in mistakes]
+    if unknown:
+        p.error(f"unknown kinds {unknown}")
+    taken = [k for k in kinds if os.path.exists(os.path.join(args.course, "submitted", k, args.assignment))]
+    if taken:
+        p.error(f"submitted/<kind>/{args.assignment} already exists for {taken}: use a copy of the course")
+    make_class(args.course, args.assignment, exercises, kinds, mistakes)
+    for k in kinds:
+        scores, status = expected(k, exercises, mistakes)
+        print(f"{k:16} {status:8} " + " ".join(f"{g}={v:g}" for g, v in scores.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
