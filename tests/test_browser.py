@@ -27,6 +27,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -220,7 +221,8 @@ def test_the_five_course_notebooks_exist():
 
 def test_course_start_prints_the_url_and_lands_on_the_first_notebook(tmp_path):
     """`./course start` (the README's first command) on this machine: it prints a URL with a token
-    that opens the first notebook in JupyterLab, and Ctrl+C twice stops it."""
+    that opens the first notebook in JupyterLab, and Ctrl+C twice (a user who is not sure the
+    first one was taken) stops it cleanly."""
     port = bl.free_port()
     home = tmp_path / "home"
     lab_env = bl.JupyterLab(ROOT, home, tmp_path / "unused.log").env  # private config/settings dirs
@@ -253,18 +255,23 @@ def test_course_start_prints_the_url_and_lands_on_the_first_notebook(tmp_path):
         assert "01-computational-graphs.ipynb" in tab, f"./course start opened {tab!r} ({title!r}), not {first}"
         assert not page.errors, page.errors
     finally:
-        for _ in range(2):  # Ctrl+C twice, as the README says
+        for _ in range(2):  # Ctrl+C twice: a user not sure the first one was taken
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGINT)
                 time.sleep(0.5)
         try:
-            proc.wait(60)
+            proc.wait(120)  # ./course kills the server itself after 30 s; a loaded machine is slow
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            raise AssertionError("./course start did not stop on Ctrl+C twice")
-    # stopped (0, or the interrupt's own status when the second Ctrl+C lands mid-shutdown)
-    assert proc.returncode in (0, -signal.SIGINT, 130), f"./course start exited with {proc.returncode}"
+            raise AssertionError("./course start did not stop on Ctrl+C")
+    time.sleep(0.5)  # the reader thread takes the last lines
+    while not lines.empty():
+        seen.append(lines.get())
+    assert proc.returncode == 0, f"./course start exited with {proc.returncode}:\n" + "".join(seen)[-2000:]
+    assert "[course] stopped" in "".join(seen), "".join(seen)[-2000:]
+    with socket.socket() as probe:   # the server itself is gone, not only the script
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, f"JupyterLab still listens on port {port}"
 
 
 def _validate(page, lab, relpath: str, shot: Path) -> str:
