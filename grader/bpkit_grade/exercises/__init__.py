@@ -74,11 +74,20 @@ def for_assignment(name: str) -> list[Exercise]:
     return list(importlib.import_module(MODULES[name]).EXERCISES)
 
 
-def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False):
-    """Check a student's function against the exercise registry on fresh inputs.
+def cases(ex, seeds, *, fixed=True):
+    """The argument tuples to try: the exercise's fixed adversarial cases (``visible_inputs``:
+    the worked example, closed gates, empty path sets, ...) first, then ``make_inputs`` of a
+    fresh generator per seed."""
+    out = [tuple(args) for args in ex.visible_inputs] if fixed else []
+    return out + [tuple(ex.make_inputs(np.random.default_rng(int(seed)))) for seed in seeds]
 
-    ``seeds``: the random generators' seeds (visible tests use fixed ones). With
-    ``hidden=True`` the seeds are drawn fresh every time, so a hard-coded answer fails.
+
+def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False, fixed=True):
+    """Check a student's function against the exercise registry.
+
+    The fixed adversarial cases of the exercise come first (with ``fixed=True``), then fresh
+    inputs for ``seeds`` (visible tests use fixed ones). With ``hidden=True`` the seeds are
+    drawn fresh every time, so a hard-coded answer fails.
     """
     name = getattr(fn, "__name__", None)
     matches = [ex for ex in for_assignment(assignment) if ex.function == name]
@@ -88,8 +97,8 @@ def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False):
     ex = matches[0]
     if hidden:
         seeds = np.random.SeedSequence().generate_state(3)
-    for seed in seeds:
-        args, expected = ex.expected(np.random.default_rng(int(seed)))
+    for args in cases(ex, seeds, fixed=fixed):
+        expected = ex.reference(*args)
         got = call(fn, *args)
         if ex.compare is not None:
             ex.compare(got, expected)
