@@ -523,7 +523,7 @@ def dp_key_error(edges, source, target):
     return S[source]
 
 
-@wrong("dp_derivative", "added the local derivatives along a path")
+@wrong("dp_derivative", "chain rule multiplies them")
 def dp_added(edges, source, target):
     S = {target: 0.0}
     for i, j, z in sorted(edges, key=lambda e: -e[1]):
@@ -562,7 +562,7 @@ def uniform_added_choices(z, layers):
     return n, n * z ** (layers + 1)
 
 
-@wrong("uniform_edges_derivative", "along a path multiply")
+@wrong("uniform_edges_derivative", "along a path they multiply")
 def uniform_added_along(z, layers):
     n = 2 ** layers
     return n, n * (layers + 1) * z
@@ -728,7 +728,7 @@ def bms_dy_sign(x, y, z):
     return 3 * dp, dr, 1.0
 
 
-@wrong("backward_max_square", "dz = 1")
+@wrong("backward_max_square", "dz = dt = 1")
 def bms_dz_value(x, y, z):
     p = 3 * x
     q = max(p, 0)
@@ -918,7 +918,7 @@ def _mlp(x, w1, b1, w2, b2):
     return z1, h, z2, max(z2, 0)
 
 
-@wrong("backward_mlp", "through a max gate", regime=True)
+@wrong("backward_mlp", "max gate", regime=True)
 def mlp_no_masks(x, y, w1, b1, w2, b2):
     z1, h, z2, out = _mlp(x, w1, b1, w2, b2)
     dz2 = 2 * (out - y)
@@ -1362,7 +1362,6 @@ def sig_sign(out, g):
 @wrong("sigmoid_backward", "return")
 def sig_no_return(out, g):
     result = g * out * (1 - out)
-    print(result)
 
 
 @right("sigmoid_backward")

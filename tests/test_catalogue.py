@@ -82,7 +82,8 @@ def measure(entry, seeds=SEEDS, hidden_runs=HIDDEN_RUNS):
     phrase = entry.phrase.lower()
     named = [phrase in text.lower() for _, (kind, text) in runs]
     return {
-        "passed": sum(kind == "pass" for _, (kind, _) in runs),
+        "passed": sum(kind == "pass" for where, (kind, _) in runs if where != "recheck"),
+        "recheck_passed": sum(kind == "pass" for where, (kind, _) in runs if where == "recheck"),
         # named where the student works (visible) and where the grade is decided with several
         # cases (hidden): every run
         "named": all(n for (where, _), n in zip(runs, named) if where != "recheck"),
@@ -105,6 +106,7 @@ def measurement(seeds=SEEDS, hidden_runs=HIDDEN_RUNS):
         totals["misleading"] += bool(m["misleading"])
         totals["raw"] += bool(m["raw"])
         totals["named in every re-check"] += m["named_recheck"] == m["recheck_runs"]
+        totals["let through by some single-case re-check"] += bool(m["recheck_passed"])
     return results, totals
 
 
@@ -122,7 +124,8 @@ def report(results, totals):
                  f"wrong passed {totals['wrong passed']}, named {totals['named']} "
                  f"({100 * totals['named'] / n:.0f}%), misleading {totals['misleading']}, "
                  f"raw exceptions shown {totals['raw']}; named in every single-case re-check "
-                 f"{totals['named in every re-check']}")
+                 f"{totals['named in every re-check']}; let through by one random case on some seed "
+                 f"{totals['let through by some single-case re-check']}")
     return "\n".join(lines)
 
 
@@ -154,19 +157,51 @@ def test_every_exercise_has_six_mistakes_and_a_right_answer():
     assert {e.function for e in CORRECT} == exercises
 
 
+_MEASURED = {}
+
+
+def measured():
+    """The measurement, once per test session (every test below reads it)."""
+    if not _MEASURED:
+        results, totals = measurement()
+        _MEASURED.update(results={_id(e): m for e, m in results}, totals=totals,
+                         report=report(results, totals))
+    return _MEASURED
+
+
 @pytest.mark.parametrize("entry", CATALOGUE, ids=_id)
 def test_a_wrong_answer_fails_every_run(entry):
     """The visible check and every hidden check fail; one random case alone (the re-check)
     fails on every seed unless the mistake lives in one branch of a scalar exercise, and then
     the random inputs fall into that branch often."""
-    assert outcome(lambda: check(entry.fn, path=visible_path(entry.assignment)))[0] != "pass"
-    for s in range(HIDDEN_RUNS):
-        assert outcome(lambda: check_exercise(entry.assignment, entry.fn, seeds=(2000 + s,)))[0] \
-            != "pass"
-    failed = sum(outcome(lambda s=s: recheck(entry, s))[0] != "pass" for s in SEEDS)
+    m = measured()["results"][_id(entry)]
+    assert m["passed"] == 0, f"passed {m['passed']} visible or hidden checks"
+    failed = m["recheck_runs"] - m["recheck_passed"]
     if entry.regime == "fixed":
         pass    # the random graphs always have a path and source != target
     elif entry.regime:
-        assert failed >= len(SEEDS) // 5, f"the random inputs reach the branch in {failed} runs"
+        assert failed >= m["recheck_runs"] // 5, f"the random inputs reach the branch in {failed} runs"
     else:
-        assert failed == len(SEEDS), f"passed {len(SEEDS) - failed} of {len(SEEDS)} re-checks"
+        assert failed == m["recheck_runs"], f"passed {m['recheck_passed']} re-checks"
+
+
+@pytest.mark.parametrize("entry", CATALOGUE, ids=_id)
+def test_the_feedback_names_the_mistake_and_nothing_else(entry):
+    m = measured()["results"][_id(entry)]
+    assert m["named"], f"not named ({entry.phrase!r}): {m['example']}"
+    assert m["misleading"] == [], m["misleading"][0]
+    assert m["raw"] == [], m["raw"][0]
+
+
+def test_measurement(capsys):
+    """The counts the issue asks for: 0 wrong answers pass, >= 90% named, none misleading, no
+    raw exception shown."""
+    data = measured()
+    with capsys.disabled():
+        print("\n" + data["report"])
+    totals = data["totals"]
+    assert totals["wrong answers"] >= 6 * 23
+    assert totals["wrong passed"] == 0
+    assert totals["named"] >= 0.9 * totals["wrong answers"]
+    assert totals["misleading"] == 0
+    assert totals["raw"] == 0

@@ -179,7 +179,7 @@ EXERCISES = [
         grade_id="test_square_plus_x_size",
         points=1,
         function="square_plus_x_size",
-        make_inputs=lambda rng: (int(rng.integers(3, 40)),),   # 1 and 2 are the fixed cases
+        make_inputs=lambda rng: (int(rng.integers(4, 40)),),   # 1 and 2 are the fixed cases
         reference=square_plus_x_size,
         description="the number of vertices and edges of the graph of u = u*u + x repeated n times",
         mistakes=_size_mistakes,

@@ -95,32 +95,39 @@ def _differs(a, b):
 
 
 def random_dag(rng):
-    """(edges, source, target): a random DAG on 5..8 vertices, shuffled, with a doubled edge.
+    """(edges, source, target): a random DAG on 5..7 vertices, shuffled, with a doubled edge.
 
-    Vertex i always feeds i + 1 (so a path exists) and the last vertex is a dead end past the
-    target (so not every vertex reaches it). Drawn again until every typical mistake (a dropped
+    The target is the second-to-last vertex and has no outgoing edges; the last vertex is a dead
+    end that some earlier vertex feeds (so not every vertex reaches the target). Vertex i feeds
+    i + 1 up to the target, so a path exists. Drawn again until every typical mistake (a dropped
     doubled edge, sums along paths, the list's order, increasing order, ...) changes the answer.
     """
     while True:
-        n = int(rng.integers(5, 9))
+        n = int(rng.integers(5, 8))
+        target, dead_end = n - 2, n - 1
         edges = []
-        for i in range(n):
+        for i in range(target):
             for j in range(i + 1, n):
-                if j == i + 1 or rng.random() < 0.4:
+                if j == i + 1 or rng.random() < 0.35:
                     copies = 2 if rng.random() < 0.2 else 1
                     for _ in range(copies):
-                        edges.append((i, j, round(float(rng.uniform(-1.5, 1.5)), 3)))
+                        edges.append((i, j, _edge_z(rng)))
         source = int(rng.integers(0, 2))
-        target = int(n - 2 - rng.integers(0, 2))
         i = int(rng.integers(source, target))       # one doubled edge on a path to the target
-        edges.append((i, i + 1, round(float(rng.uniform(-1.5, 1.5)), 3)))
+        edges.append((i, i + 1, _edge_z(rng)))
+        if not any(j == dead_end for _, j, _ in edges):
+            edges.append((int(rng.integers(source, target)), dead_end, _edge_z(rng)))
         order = rng.permutation(len(edges))
         edges = [edges[k] for k in order]  # the list is not sorted: students must not rely on it
         right = dp_derivative(edges, source, target)
-        if abs(right) < 0.05 or any(abs(z) < 0.05 for _, _, z in edges):
+        if abs(right) < 0.05:
             continue
         if all(_differs(wrong, right) for _, wrong in dp_mistakes(edges, source, target)):
             return (edges, source, target)
+
+
+def _edge_z(rng):
+    return round(float(rng.uniform(0.4, 1.5) * rng.choice([-1.0, 1.0])), 3)
 
 
 def _overwrite_dp(edges, source, target):
@@ -399,6 +406,6 @@ EXERCISES = [
         mistakes=layered_mistakes,
         description="chapter exercise 18: do/dx of the layered sin/cos graph by path sum and by DP",
         result_names=("path sum", "dynamic programming"),
-        visible_inputs=((1.0, 4), (-0.6, 2)),
+        visible_inputs=((1.0, 4), (-0.6, 3)),
     ),
 ]

@@ -147,7 +147,7 @@ def _mlp_inputs(rng):
         b2 = round(z2 - max(z1, 0.0) * w2, 3)
         z2 = max(z1, 0.0) * w2 + b2
         y = round(max(z2, 0.0) + _away(rng, 0.3, 3), 3)
-        if min(abs(z1), abs(z2)) > 0.25 and abs(w1 - x) > 0.1:
+        if min(abs(z1), abs(z2)) > 0.25 and min(abs(w1 - x), abs(w1 + x)) > 0.1:
             return (x, y, w1, b1, w2, b2)
 
 
@@ -271,6 +271,7 @@ EXERCISES = [
         make_inputs=_mlp_inputs, reference=backward_mlp,
         description="gradients of L_MLP with respect to w1, b1, w2, b2",
         mistakes=_mlp_mistakes, result_names=("dL/dw1", "dL/db1", "dL/dw2", "dL/db2"),
-        visible_inputs=MLP_CASES),
+        visible_inputs=MLP_CASES,
+        decisive=False),   # with a gate closed, "no masks" and "no mask there" coincide
 ]
 

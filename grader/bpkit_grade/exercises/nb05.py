@@ -68,8 +68,8 @@ def _relu_inputs(rng):
     n = int(rng.integers(4, 8))
     z = np.round(_away_from_zero(rng, n), 2)
     g = np.round(_away_from_zero(rng, n, 0.1, 3), 2)
-    z[0], z[1] = abs(z[0]), -abs(z[1])          # at least one open and one closed gate, and
-    g[0], g[1] = -abs(g[0]), abs(g[1])          # the sign of g is not the gate's
+    z[0], z[1], z[2] = abs(z[0]), -abs(z[1]), abs(z[2])   # open and closed gates, and the
+    g[0], g[1], g[2] = -abs(g[0]), abs(g[1]), abs(g[2])   # sign of g is not the gate's
     return z, g
 
 
