@@ -70,9 +70,7 @@ def literal(v):
     """``v`` as Python source that rebuilds it exactly (floats in full): for pasting into a cell."""
     v = _plain(v)
     if isinstance(v, np.ndarray):
-        body = np.array2string(v, separator=", ", threshold=10 ** 9, max_line_width=10 ** 9,
-                               floatmode="unique") if v.dtype.kind == "f" else repr(v.tolist())
-        return f"np.array({body})"
+        return f"np.array({literal(v.tolist())})"
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float):
@@ -474,7 +472,7 @@ def _explain(e, fn):
     line = linecache.getline(frame.f_code.co_filename, lineno).strip()
     code = getattr(fn, "__code__", None)
     if code is not None and frame.f_code is code:
-        place = f"line {lineno - code.co_firstlineno + 1} of {frame.f_code.co_name}"
+        place = f"line {lineno - code.co_firstlineno + 1} of {getattr(fn, '__name__', code.co_name)}"
     else:
         place = f"line {lineno} of {frame.f_code.co_name}"
     where = f"\n  in {place}: `{line}`" if line else f"\n  in {place}"
@@ -520,10 +518,9 @@ def call(fn, *args, **kwargs):
             where, hint = _explain(e, fn)
         except Exception:  # noqa: BLE001  (an explanation that fails must not hide the error)
             where, hint = "", None
-        shown = _arguments(args)
         what = f"{type(e).__name__}: {e}" if hint is None else f"a {type(e).__name__}"
-        raise AssertionError(f"{name}({shown}) raised {what}{where}"
-                             + (f"\n  {hint}" if hint else "")) from e
+        raise AssertionError(f"{name} raised {what}{where}" + (f"\n  {hint}" if hint else "")
+                             + f"\n  to reproduce: {name}({_arguments(args)})") from e
 
 
 # ----- plain values: what crosses a file or a kernel boundary as JSON ----------------------------
