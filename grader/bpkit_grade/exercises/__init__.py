@@ -47,7 +47,13 @@ class Exercise:
                  message; the default is bpkit.checks.assert_close with ``mistakes``
     visible_inputs  argument tuples the notebook's visible check always tries first (the worked
                  example of the text, a case where a gate is closed, ...), before the inputs of
-                 the fixed seeds ``VISIBLE_SEEDS``; see :mod:`bpkit_grade.visible`
+                 the fixed seeds ``VISIBLE_SEEDS``; see :mod:`bpkit_grade.visible`. The hidden
+                 tests (check_exercise) try them too, before their random cases; the first of
+                 them is the worked example, whose answer typed in is named as a mistake
+    decisive     draw ``make_inputs`` again (from the same generator: still one input per seed)
+                 until every typical mistake gives numbers clearly different from the answer
+                 and from the other mistakes, so that one case names it; off where two mistakes
+                 coincide by nature in a branch worth testing (a closed gate)
     """
 
     grade_id: str
