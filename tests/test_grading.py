@@ -17,6 +17,9 @@ from bpkit_grade.exercises import check_exercise
 E = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])   # an expected 2 x 3 answer
 
 
+E2 = np.array([[-2.0, 0.5, 1.5], [3.0, -1.0, 7.0]])   # the same exercise on other inputs
+
+
 @pytest.mark.parametrize("got,expected,phrase", [
     (None, 1.0, "no answer yet"),
     (Ellipsis, 1.0, "no answer yet"),
@@ -25,24 +28,63 @@ E = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])   # an expected 2 x 3 answer
     ({"a": 1}, 0.25, "should be a number"),
     (np.array([1.0, np.nan]), np.array([1.0, 2.0]), "NaN"),
     (np.array([1.0, np.inf]), np.array([1.0, 2.0]), "contains inf"),
-    (E.T, E, "transposed: expected shape (2, 3), got (3, 2)"),
-    (np.array([E / 2, E / 2]), E, "one entry per example"),
     (E.ravel(), E, "the values are right but the shape is (6,)"),
     (np.ones(4), E, "it has shape (4,), expected (2, 3)"),
-    (-E, E, "the sign is flipped"),
-    (np.array([[1.0, 3.0], [2.0, 4.0]]), np.array([[1.0, 2.0], [3.0, 4.0]]), "it is transposed"),
-    (2 * E, E, "2 times the right value everywhere"),
-    (0.5, 0.25, "2 times the right value"),
-    (E + 1, E, "the value is wrong"),
-    (0.37, 0.25, "the value is wrong"),   # 1.48 is not a telling factor for one number
+    (E + 1, E, "it first differs at entry [0, 0]: expected 1, got 2 (6 of 6 entries differ)"),
+    (np.array([1.0, 2.5, 3.0]), np.array([1.0, 2.0, 3.0]), "first differs at entry 1"),
+    (0.37, 0.25, "the value is wrong"),
 ])
-def test_each_diagnosis(got, expected, phrase):
+def test_each_fact(got, expected, phrase):
+    """What is a fact about this one answer is always said."""
     message = diagnose(got, expected)
     assert message is not None and phrase in message, message
 
 
+GUESSES = [   # (what the student computes, expected phrase)
+    (lambda e: e.T, "transposed: expected shape (2, 3), got (3, 2)"),
+    (lambda e: np.array([e / 2, e / 2]), "one entry per example"),
+    (lambda e: -e, "the sign is flipped"),
+    (lambda e: 2 * e, "2 times the right value on every input tried"),
+    (lambda e: 1.5 * e, "1.5 times the right value"),
+]
+
+
+@pytest.mark.parametrize("wrong,phrase", GUESSES)
+def test_a_guess_is_said_only_when_a_second_input_agrees(wrong, phrase):
+    alone = diagnose(wrong(E), E)
+    assert phrase not in alone and ("first differs" in alone or "it has shape" in alone), alone
+    witnessed = diagnose(wrong(E), E, others=[(wrong(E2), E2)])
+    assert phrase in witnessed, witnessed
+
+
+def test_a_guess_that_another_input_contradicts_is_not_said():
+    """dw1 = dz1 * w1 where dz1 * x was due looks like '-0.5 times' on one input only."""
+    x, w1 = 2.0, -1.0
+    assert diagnose(-18.0 * w1, -18.0 * x) == "the value is wrong"
+    others = [(-7.0 * 0.5, -7.0 * 1.5)]           # another input: w1 / x = 1/3, not -1/2
+    assert diagnose(-18.0 * w1, -18.0 * x, others=others) == "the value is wrong"
+    # a sigmoid's derivative f(1-f) replaced by f: dw = x f versus x f (1 - f), a ratio
+    # 1/(1 - f) that changes with the input, so no constant factor is claimed
+    f1, f2 = 0.731, 0.2
+    got, exp = np.array([1.0, 2.0]) * f1, np.array([1.0, 2.0]) * f1 * (1 - f1)
+    other = (np.array([3.0, -1.0]) * f2, np.array([3.0, -1.0]) * f2 * (1 - f2))
+    assert "times" not in diagnose(got, exp, others=[other])
+
+
+def test_the_same_answer_for_different_inputs():
+    message = diagnose(0.5, 0.25, others=[(0.5, 0.75)])
+    assert "same answer for different inputs" in message and "worked example" in message
+
+
+def test_a_gate_letting_gradient_through():
+    e, e2 = np.array([1.0, 0.0, -2.0]), np.array([0.0, 3.0, 0.5])
+    message = diagnose(np.array([1.0, 4.0, -2.0]), e, others=[(np.array([-1.0, 3.0, 0.5]), e2)])
+    assert "nonzero where the gradient is 0 (entries 1)" in message and "closed gate" in message
+    assert "closed gate" not in diagnose(np.array([1.0, 4.0, -2.0]), e)
+
+
 def test_averaged_instead_of_summed_over_the_batch():
-    message = diagnose(E / 4, E, batch_size=4)
+    message = diagnose(E / 4, E, batch_size=4, others=[(E2 / 4, E2)])
     assert "1/4" in message and "averaged" in message
 
 
@@ -68,8 +110,32 @@ def test_assert_close_message_has_name_expected_got_and_inputs():
     with pytest.raises(AssertionError) as info:
         assert_close(-0.25, 0.25, "dd/dx", inputs={"x": 0.0, "y": 1.0})
     text = str(info.value)
+    assert text.startswith("dd/dx: the value is wrong.")
+    assert "expected: 0.25" in text and "got:      -0.25" in text and "x=0.0, y=1.0" in text
+    with pytest.raises(AssertionError) as info:
+        assert_close(-0.25, 0.25, "dd/dx", inputs=(0.1 + 0.2, np.array([[1 / 3, 2.0]])),
+                     function="f", others=[(-1.0, 1.0)])
+    text = str(info.value)
     assert text.startswith("dd/dx: the sign is flipped.")
-    assert "expected: 0.25" in text and "got:      -0.25" in text and "x=0, y=1" in text
+    # a call to paste into a cell, with every digit
+    assert text.endswith("to reproduce: f(0.30000000000000004, np.array([[0.3333333333333333, 2.0]]))")
+
+
+def test_inputs_are_printed_as_values_to_paste():
+    from bpkit.checks import literal
+    values = ([(0, 1, 1.1), (1, 2, -0.5)], np.array([[1 / 3, 1e-20], [2.0, -7.25]]),
+              np.array([3, 4]), 2, [0.1, 0.2], {"a": 1.5})
+    import numpy  # noqa: F401  (the literal refers to np)
+    for v in values:
+        back = eval(literal(v), {"np": np})
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(back, v)
+            assert back.dtype == v.dtype
+        else:
+            assert back == v
+    big = np.arange(15 * 3, dtype=float).reshape(15, 3) / 7
+    assert "shape" not in literal(big)
+    np.testing.assert_array_equal(eval(literal(big), {"np": np}), big)
     with pytest.raises(NotAnswered, match="dW: there is no answer yet"):
         assert_close(None, E, "dW")
     assert issubclass(NotAnswered, AssertionError)
@@ -84,8 +150,18 @@ def test_assert_close_on_tuples():
         assert_close((1.0, 2.0), expected, ("dx", "dw", "dy"))
     with pytest.raises(AssertionError, match=r"expected 3 values.*got a single float"):
         assert_close(1.0, expected, ("dx", "dw", "dy"))
-    with pytest.raises(AssertionError, match=r"^dy: the sign is flipped"):
+    with pytest.raises(AssertionError, match=r"^dy: the value is wrong"):
         assert_close((1.0, [1.0, 2.0], 3.0), expected, ("dx", "dw", "dy"))
+    with pytest.raises(AssertionError, match=r"^dy: the sign is flipped"):   # witnessed
+        assert_close((1.0, [1.0, 2.0], 3.0), expected, ("dx", "dw", "dy"),
+                     others=[((0.0, [1.0, 1.0], 2.0), (0.0, [1.0, 1.0], -2.0))])
+    with pytest.raises(AssertionError, match=r"^dw: the results are in the wrong order: dw holds "
+                                             r"what dy should be; return \(dx, dw, dy\)"):
+        assert_close((1.0, -3.0, [1.0, 2.0]), expected, ("dx", "dw", "dy"))
+    with pytest.raises(AssertionError, match=r"^dx: it looks like you halved everything"):
+        assert_close((0.5, [0.5, 1.0], -1.5), expected, ("dx", "dw", "dy"),
+                     mistakes=[("halved dw", (1.0, [0.5, 1.0], -3.0)),
+                               ("halved everything", (0.5, [0.5, 1.0], -1.5))])
     with pytest.raises(AssertionError, match=r"^grads\[1\]: it looks like you swapped"):
         assert_close((1.0, [2.0, 1.0], -3.0), expected, "grads",
                      mistakes=[("swapped the entries", (None, [2.0, 1.0], None))])
@@ -124,9 +200,44 @@ def test_call_reports_other_errors_with_function_and_inputs():
     with pytest.raises(AssertionError) as info:
         call(backward, np.ones(2), np.ones((3, 4)))
     text = str(info.value)
-    assert text.startswith("backward([1., 1.], array of shape (3, 4)) raised ValueError") or \
-        ("backward(" in text and "raised ValueError" in text)
+    assert text.startswith("backward raised a ValueError\n  in line 2 of backward: `return W @ g")
+    assert "`W @ g`: (3, 4) @ (2,) do not fit" in text
+    assert text.endswith("to reproduce: backward(np.array([1.0, 1.0]), np.array([[1.0, 1.0, 1.0, "
+                         "1.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]))")
     assert not isinstance(info.value, NotAnswered)
+
+
+@pytest.mark.parametrize("source,args,phrase", [
+    ("def f(W, g):\n    dz = W @ g\n    return dz\n", (np.ones((3, 4)), np.ones(3)),
+     "`W @ g`: (3, 4) @ (3,) do not fit (the last size on the left must equal the first on the "
+     "right) — did you mean `W.T @ g`?"),
+    ("def f(W, g):\n    return W.T @ g\n", (np.ones((3, 4)), np.ones(4)), "did you mean `W @ g`?"),
+    ("def f(dl, h):\n    return dl @ h\n", (np.ones(3), np.ones(4)), "did you mean `np.outer(dl, h)`?"),
+    ("def f(dl, h):\n    return dl * h\n", (np.ones(3), np.ones(4)),
+     "`dl * h`: shapes (3,) and (4,) cannot be combined entry by entry — did you mean the outer "
+     "product, `np.outer(dl, h)`?"),
+    ("def f(g, z):\n    return np.dot(g, z)\n", (np.ones(3), np.ones(4)), "did you mean `np.outer(g, z)`?"),
+    ("def f(W, g, m):\n    return W @ (g * m)\n", (np.ones((3, 4)), np.ones(3), np.ones(3)),
+     "did you mean `W.T @ (g * m)`?"),
+    ("def f(X, dP):\n    return X @ dP\n", (np.ones((5, 3)), np.ones((5, 2))), "did you mean `X.T @ dP`?"),
+    ("def f(edges):\n    S = {9: 1.0}\n    for i, j in edges:\n        S[i] = S[j]\n    return S\n",
+     ([(1, 2)],), "`S[j]`: S has no entry for 2 (vertex 2 was never given a value)"),
+    ("def f(w, x):\n    return x * 0.5\n", ([1.0], [2.0, 3.0]),
+     "x is a Python list: a list does not compute entry by entry"),
+    ("def f(w):\n    return w.T\n", ([1.0],), "w is a Python list"),
+])
+def test_call_translates_the_usual_exceptions(source, args, phrase, tmp_path):
+    """The student's own line, both shapes, and the likely fix (also for code from a file or a
+    notebook cell: linecache has its lines)."""
+    path = tmp_path / "student.py"
+    path.write_text("import numpy as np\n" + source)
+    namespace = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    with pytest.raises(AssertionError) as info:
+        call(namespace["f"], *args)
+    text = str(info.value)
+    assert phrase in text, text
+    assert "in line" in text and "of f: `" in text
 
 
 def test_call_lets_assertion_errors_through_and_rejects_non_functions():
@@ -179,7 +290,8 @@ def test_check_exercise_diagnoses_wrong_answers(toy_registry):
     def double(x):  # noqa: F811
         return -2 * x
 
-    with pytest.raises(AssertionError, match=r"double: the sign is flipped.*\n.*\n.*\n  for inputs"):
+    with pytest.raises(AssertionError, match=r"double: the sign is flipped.*\n.*\n.*\n  to reproduce: "
+                                             r"double\(np.array\(\["):
         check_exercise("toy", double)
 
     def double(x):  # noqa: F811
@@ -255,6 +367,11 @@ def test_check_names_a_typical_mistake_from_the_data_alone(toy_checks):
     def double(x):  # noqa: F811
         return 3 * x
     with pytest.raises(AssertionError, match=r"1.5 times the right value.*\n  expected:"):
+        check(double)   # three cases agree on the factor
+
+    def double(x):  # noqa: F811
+        return np.array([0.25146, -0.26421, 1.280845])   # seed 0's answer, typed in
+    with pytest.raises(AssertionError, match=r"same answer for different inputs"):
         check(double)
 
 

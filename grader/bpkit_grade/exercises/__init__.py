@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from bpkit.checks import assert_close, call
+from bpkit.checks import call, check_cases, literal
 
 #: assignment name -> module that lists its exercises
 MODULES = {
@@ -47,7 +47,13 @@ class Exercise:
                  message; the default is bpkit.checks.assert_close with ``mistakes``
     visible_inputs  argument tuples the notebook's visible check always tries first (the worked
                  example of the text, a case where a gate is closed, ...), before the inputs of
-                 the fixed seeds ``VISIBLE_SEEDS``; see :mod:`bpkit_grade.visible`
+                 the fixed seeds ``VISIBLE_SEEDS``; see :mod:`bpkit_grade.visible`. The hidden
+                 tests (check_exercise) try them too, before their random cases; the first of
+                 them is the worked example, whose answer typed in is named as a mistake
+    decisive     draw ``make_inputs`` again (from the same generator: still one input per seed)
+                 until every typical mistake gives numbers clearly different from the answer
+                 and from the other mistakes, so that one case names it; off where two mistakes
+                 coincide by nature in a branch worth testing (a closed gate)
     """
 
     grade_id: str
@@ -60,11 +66,86 @@ class Exercise:
     result_names: Any = None
     compare: Optional[Callable[[Any, Any], None]] = field(default=None, compare=False)
     visible_inputs: tuple = ()
+    decisive: bool = True
+
+    def __post_init__(self):
+        # the answer of the worked example (the first fixed case), typed in, is a typical mistake
+        # too: named wherever the exercise's mistakes are (visible checks, hidden tests, re-check)
+        if self.visible_inputs:
+            object.__setattr__(self, "mistakes", _with_worked_example(self))
+        if self.mistakes is not None and self.decisive:
+            object.__setattr__(self, "make_inputs", _decisive(self.make_inputs, self.reference,
+                                                              self.mistakes))
 
     def expected(self, rng: np.random.Generator):
         """Fresh inputs and the reference result for them."""
         args = self.make_inputs(rng)
         return args, self.reference(*args)
+
+
+def _flat(value):
+    if isinstance(value, (tuple, list)):
+        parts = [np.ravel(np.asarray(v, dtype=float)) for v in value]
+        return np.concatenate(parts) if parts else np.zeros(0), tuple(np.shape(v) for v in value)
+    return np.ravel(np.asarray(value, dtype=float)), np.shape(value)
+
+
+def _differ(a, b):
+    (fa, sa), (fb, sb) = a, b
+    return sa != sb or not np.allclose(fa, fb, rtol=1e-3, atol=1e-3, equal_nan=True)
+
+
+def _separates(reference, mistakes, args):
+    """Every typical mistake that is wrong on ``args`` is clearly wrong there (not within 1e-3 of
+    the right answer) and wrong in its own way (no two give the same numbers), so that one
+    case names it."""
+    right = _flat(reference(*args))
+    wrong = []
+    for description, value in mistakes(*args):
+        if value is None:
+            continue
+        try:
+            flat = _flat(value)
+        except (TypeError, ValueError):
+            continue
+        same_shape = flat[1] == right[1]
+        if same_shape and np.allclose(flat[0], right[0], rtol=1e-7, atol=1e-9, equal_nan=True):
+            continue                          # not a mistake on these inputs
+        if not _differ(flat, right):
+            return False                      # a mistake too close to the right answer
+        wrong.append((description, flat))
+    return all(_differ(a, b) for k, (da, a) in enumerate(wrong) for db, b in wrong[k + 1:]
+               if da != db)
+
+
+def _decisive(draw, reference, mistakes, tries=200):
+    """``draw``, drawn again (from the same generator, so still one input per seed) until every
+    typical mistake that shows on the case shows differently from the others."""
+    def make_inputs(rng):
+        for _ in range(tries):
+            args = draw(rng)
+            if _separates(reference, mistakes, args):
+                return args
+        return args
+    make_inputs.draw = draw
+    return make_inputs
+
+
+def _with_worked_example(ex):
+    own = ex.mistakes
+    worked = tuple(ex.visible_inputs[0])
+    answer = []
+
+    def mistakes(*args):
+        found = list(own(*args)) if own is not None else []
+        if not answer:
+            answer.append(ex.reference(*worked))
+        found.append((f"typed in the answer of the worked example {ex.function}"
+                      f"({', '.join(literal(a) for a in worked)}): the function must compute its "
+                      "result from its arguments", answer[0]))
+        return found
+    mistakes.own = own
+    return mistakes
 
 
 def for_assignment(name: str) -> list[Exercise]:
@@ -74,11 +155,20 @@ def for_assignment(name: str) -> list[Exercise]:
     return list(importlib.import_module(MODULES[name]).EXERCISES)
 
 
-def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False):
-    """Check a student's function against the exercise registry on fresh inputs.
+def cases(ex, seeds, *, fixed=True):
+    """The argument tuples to try: the exercise's fixed adversarial cases (``visible_inputs``:
+    the worked example, closed gates, empty path sets, ...) first, then ``make_inputs`` of a
+    fresh generator per seed."""
+    out = [tuple(args) for args in ex.visible_inputs] if fixed else []
+    return out + [tuple(ex.make_inputs(np.random.default_rng(int(seed)))) for seed in seeds]
 
-    ``seeds``: the random generators' seeds (visible tests use fixed ones). With
-    ``hidden=True`` the seeds are drawn fresh every time, so a hard-coded answer fails.
+
+def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False, fixed=True):
+    """Check a student's function against the exercise registry.
+
+    The fixed adversarial cases of the exercise come first (with ``fixed=True``), then fresh
+    inputs for ``seeds`` (visible tests use fixed ones). With ``hidden=True`` the seeds are
+    drawn fresh every time, so a hard-coded answer fails.
     """
     name = getattr(fn, "__name__", None)
     matches = [ex for ex in for_assignment(assignment) if ex.function == name]
@@ -88,11 +178,9 @@ def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False):
     ex = matches[0]
     if hidden:
         seeds = np.random.SeedSequence().generate_state(3)
-    for seed in seeds:
-        args, expected = ex.expected(np.random.default_rng(int(seed)))
-        got = call(fn, *args)
-        if ex.compare is not None:
-            ex.compare(got, expected)
-        else:
-            mistakes = ex.mistakes(*args) if ex.mistakes is not None else ()
-            assert_close(got, expected, ex.result_names or name, mistakes=mistakes, inputs=args)
+    if ex.compare is not None:
+        for args in cases(ex, seeds, fixed=fixed):
+            ex.compare(call(fn, *args), ex.reference(*args))
+        return
+    check_cases(fn, [(args, ex.reference(*args), ex.mistakes(*args) if ex.mistakes else ())
+                     for args in cases(ex, seeds, fixed=fixed)], ex.result_names or name)

@@ -5,6 +5,8 @@ values come from the engine, not from a second hand-written formula.
 """
 from __future__ import annotations
 
+import math
+
 from bpkit import examples
 from bpkit.graph import Graph, var
 from bpkit.paths import edge_jacobian
@@ -25,14 +27,30 @@ def _max_square_mistakes(x, y, z):
     no_max = (p, p, p - y, (p - y) ** 2, (p - y) ** 2 + z)
     q = max(p, 0.0)
     flipped = (p, q, y - q, (y - q) ** 2, (y - q) ** 2 + z)
+    r = q - y
+    q_x = max(x, 0.0)
+    no_three = (x, q_x, q_x - y, (q_x - y) ** 2, (q_x - y) ** 2 + z)
     return [("left out the max: q = max(p, 0) is 0 when p is negative", no_max),
-            ("computed r = y - q instead of q - y", flipped)]
+            ("computed r = y - q instead of q - y", flipped),
+            ("forgot the 3 of p = 3x", no_three),
+            ("forgot the square: s = r^2", (p, q, r, r, r + z)),
+            ("computed t = s - z; the function adds z: t = s + z", (p, q, r, r * r, r * r - z)),
+            ("took the max of x instead of p = 3x: q = max(p, 0)",
+             (p, q_x, q_x - y, (q_x - y) ** 2, (q_x - y) ** 2 + z))]
+
+
+def _away(rng, low, high, digits=3):
+    """A random number of either sign with low <= |value| <= high."""
+    return round(float(rng.uniform(low, high) * rng.choice([-1.0, 1.0])), digits)
 
 
 def _max_square_inputs(rng):
-    # x negative about half of the time, so that the max matters
-    return (round(float(rng.uniform(-2, 2)), 3), round(float(rng.uniform(-2, 2)), 3),
-            round(float(rng.uniform(-3, 3)), 3))
+    # x < 0 (the max closes) or x > 0 (it passes p) with equal chance, never at the kink; y and
+    # z away from 0 and r = q - y away from 0, so that r <-> -r and s + z <-> s - z show
+    while True:
+        x, y, z = _away(rng, 0.2, 2), _away(rng, 0.2, 2), _away(rng, 0.2, 3)
+        if abs(max(3 * x, 0.0) - y) > 0.2:
+            return (x, y, z)
 
 
 # ----- counting vertices and edges ---------------------------------------------------------------
@@ -53,7 +71,11 @@ def square_plus_x_size(n):
 def _size_mistakes(n):
     return [("counted u * u as one edge (it is two: u is the first and the second argument)",
              (2 * n + 1, 3 * n)),
-            ("forgot the leaf x (it is a vertex too)", (2 * n, 4 * n))]
+            ("forgot the leaf x (it is a vertex too)", (2 * n, 4 * n)),
+            ("made a new vertex for x in every step; there is one leaf x, used again in each step",
+             (3 * n + 1, 4 * n)),
+            ("ran one step too few: the loop body runs n times and each run adds 2 vertices and "
+             "4 edges", (2 * n - 1, 4 * (n - 1)))]
 
 
 # ----- Collins' definition ---------------------------------------------------------------------
@@ -78,7 +100,21 @@ def _collins_mistakes(u1, u2, u3):
     wrong5 = u1 + u3
     return [("computed u5 from u1 and u3; its parents are u2 and u3 (edges (2,5) and (3,5))",
              (u4, wrong5, math.exp(wrong5), u4 * math.exp(wrong5))),
-            ("multiplied u4 by u5 instead of by u6 = exp(u5)", (u4, u5, math.exp(u5), u4 * u5))]
+            ("multiplied u4 by u5 instead of by u6 = exp(u5)", (u4, u5, math.exp(u5), u4 * u5)),
+            ("added u1 and u2; the op of u4 is mul: u4 = u1 * u2",
+             (u1 + u2, u5, math.exp(u5), (u1 + u2) * math.exp(u5))),
+            ("computed u6 from u4; its parent is u5 (edge (5,6)): u6 = exp(u5)",
+             (u4, u5, math.exp(u4), u4 * math.exp(u4))),
+            ("added u4 and u6; the op of u7 is mul: u7 = u4 * u6", (u4, u5, math.exp(u5), u4 + math.exp(u5)))]
+
+
+def _collins_inputs(rng):
+    # u1 != u2 (the parents of u5 show), u4 != u5 (their order shows), u4 != 0
+    while True:
+        u1, u2, u3 = (round(float(v), 3) for v in rng.uniform(-1.5, 1.5, 3))
+        if abs(u1 - u2) > 0.1 and abs(u1 * u2 - (u2 + u3)) > 0.1 and abs(u1 * u2) > 0.05 \
+                and abs(u1 * u2 - (u1 + u2)) > 0.1:
+            return (u1, u2, u3)
 
 
 # ----- local derivatives of f(x, y) = 1 / (y + e^-x) ---------------------------------------------
@@ -90,6 +126,14 @@ def _reciprocal_edges(g):
     for tail, head in RECIPROCAL_EDGES:
         found.append(next(e for e in g.edges if e[0].name == tail and e[1].name == head))
     return found
+
+
+def _reciprocal_inputs(rng):
+    # x away from 0 (e^x and e^-x differ), c = y + e^-x away from 1 (-1/c and -1/c^2 differ)
+    while True:
+        x, y = _away(rng, 0.2, 2), round(float(rng.uniform(0.5, 3)), 3)
+        if abs(y + math.exp(-x) - 1) > 0.1:
+            return (x, y)
 
 
 def local_derivatives_reciprocal(x, y):
@@ -106,10 +150,16 @@ def _reciprocal_mistakes(x, y):
     global_ = tuple(g[tail].grad for tail, _ in RECIPROCAL_EDGES)
     local = local_derivatives_reciprocal(x, y)
     wrong_exp = (local[0], -local[1]) + local[2:]
+    c = y + math.exp(-x)
     return [("gave global derivatives d(d)/d(tail) instead of the local ones d(head)/d(tail)",
              global_),
             ("wrote -e^a for the derivative of b = e^a (the minus belongs to the edge x -> a)",
-             wrong_exp)]
+             wrong_exp),
+            ("wrote +1 on the edge x -> a; a = -x, so the edge x -> a is -1", (1.0,) + local[1:]),
+            ("dropped the minus of d(1/c)/dc: the edge c -> d is -1/c^2", local[:4] + (1 / c ** 2,)),
+            ("wrote -1/c for d(1/c)/dc: the edge c -> d is -1/c^2", local[:4] + (-1 / c,)),
+            ("took e^x on the edge a -> b; b = e^a, so the edge carries e^a at a = -x",
+             (local[0], math.exp(x)) + local[2:])]
 
 
 EXERCISES = [
@@ -122,13 +172,14 @@ EXERCISES = [
         description="the forward pass (p, q, r, s, t) of [max(3x, 0) - y]^2 + z, built with bpkit",
         mistakes=_max_square_mistakes,
         result_names=STAGES,
-        visible_inputs=((1.0, 0.0, -2.0), (-0.5, 1.0, 2.0)),
+        # the worked example (the max passes p), x < 0 (the max closes), x > 0 with y > q
+        visible_inputs=((1.0, 0.0, -2.0), (-0.5, 1.0, 2.0), (0.4, 2.5, -0.7)),
     ),
     Exercise(
         grade_id="test_square_plus_x_size",
         points=1,
         function="square_plus_x_size",
-        make_inputs=lambda rng: (int(rng.integers(1, 40)),),
+        make_inputs=lambda rng: (int(rng.integers(4, 40)),),   # 1 and 2 are the fixed cases
         reference=square_plus_x_size,
         description="the number of vertices and edges of the graph of u = u*u + x repeated n times",
         mistakes=_size_mistakes,
@@ -139,23 +190,22 @@ EXERCISES = [
         grade_id="test_forward_collins",
         points=2,
         function="forward_collins",
-        make_inputs=lambda rng: tuple(round(float(v), 3) for v in rng.uniform(-1.5, 1.5, 3)),
+        make_inputs=_collins_inputs,
         reference=forward_collins,
         description="the forward pass of a graph given by Collins' definition (n=7, l=3)",
         mistakes=_collins_mistakes,
         result_names=("u4", "u5", "u6", "u7"),
-        visible_inputs=((1.0, 2.0, -1.0),),
+        visible_inputs=((1.0, 2.0, -1.0), (-0.8, 1.3, 0.4)),
     ),
     Exercise(
         grade_id="test_local_derivatives_reciprocal",
         points=2,
         function="local_derivatives_reciprocal",
-        make_inputs=lambda rng: (round(float(rng.uniform(-2, 2)), 3),
-                                 round(float(rng.uniform(0.5, 3)), 3)),
+        make_inputs=_reciprocal_inputs,
         reference=local_derivatives_reciprocal,
         description="the local derivative on each edge of the staged 1 / (y + e^-x)",
         mistakes=_reciprocal_mistakes,
         result_names=("z(x,a)", "z(a,b)", "z(b,c)", "z(y,c)", "z(c,d)"),
-        visible_inputs=((0.0, 1.0),),
+        visible_inputs=((0.0, 1.0), (-1.2, 0.5)),
     ),
 ]

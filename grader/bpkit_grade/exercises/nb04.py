@@ -34,14 +34,28 @@ def _log_softmax_mistakes(l):
          _naive(l)),
         ("subtracted max(l) inside the exponentials but not from l_k: "
          "LS(l) = (l - m) - log sum exp(l - m)", l - np.log(np.sum(np.exp(l - m)))),
+        ("subtracted the mean of l; it is the max that must come out: with widely spread logits "
+         "exp(l - mean) still overflows, while exp(l - max) never does", _shifted(l, np.mean(l))),
+        ("forgot the log of the sum of the exponentials: LS(l) = (l - m) - log sum exp(l - m)",
+         (l - m) - np.sum(np.exp(l - m))),
+        ("left out the normalizer log sum exp(l - m): l - max(l) alone is not log-softmax",
+         l - m),
     ]
 
 
+def _shifted(l, c):
+    with np.errstate(all="ignore"):
+        return (l - c) - np.log(np.sum(np.exp(l - c)))
+
+
 def _log_softmax_inputs(rng):
-    # large logits on purpose: exp(l) overflows (or underflows to 0) unless the max is taken out
+    # widely spread, very negative logits: exp(l) is 0 for every entry (l < -745), and the top
+    # entry lies more than 709 above the mean, so exp(l - mean) overflows; one entry close to
+    # the top, so that the normalizer log sum exp(l - max) is not 0
     K = int(rng.integers(3, 7))
-    offset = float(rng.choice([-1.0, 1.0]) * rng.uniform(750, 1000))
-    return (rng.normal(0, 3, K) + offset,)
+    top = -float(rng.uniform(760, 900))
+    l = np.concatenate([[top, top - rng.uniform(0.2, 3)], top - rng.uniform(2200, 3000, K - 2)])
+    return (np.round(rng.permutation(l), 3),)
 
 
 # ----- 2. the Jacobian of log-softmax ---------------------------------------------------------------
@@ -59,13 +73,18 @@ def _jacobian_mistakes(l):
         ("wrote the Jacobian of softmax (diag(s) - s s^T) instead of log-softmax",
          np.diag(s) - np.outer(s, s)),
         ("forgot the identity term [k = k']", -np.tile(s, (K, 1))),
+        ("kept only the diagonal: off the diagonal the entries are -softmax_k' (not 0)",
+         np.diag(1 - s)),
+        ("subtracted the outer product s s^T; the entries are [k = k'] - softmax_k', the same "
+         "row s^T repeated in every row", np.eye(K) - np.outer(s, s)),
     ]
 
 
 def _jacobian_inputs(rng):
+    # large logits (either sign): exp(l) overflows or is 0 unless the max is taken out
     K = int(rng.integers(3, 6))
-    offset = float(rng.choice([0.0, 1.0]) * rng.uniform(-900, 900))
-    return (rng.normal(0, 2, K) + offset,)
+    offset = float(rng.choice([-1.0, 1.0]) * rng.uniform(750, 1000))
+    return (np.round(rng.normal(0, 2, K) + offset, 3),)
 
 
 # ----- 3, 4. gradients of o = -LS(V tanh(W x + b) + gamma)_y ----------------------------------------
@@ -107,6 +126,7 @@ def _grad_V_mistakes(x, y, W, b, V, gamma):
         ("left out the softmax: do/dl = softmax(l) - e_y, not -e_y", (np.outer(e, h), e)),
         ("used z = W x + b (the input of tanh) where its output h was needed",
          (np.outer(dl, z), dl)),
+        ("forgot to subtract 1 at the label: do/dl = softmax(l) - e_y", (np.outer(dl - e, h), dl - e)),
     ]
 
 
@@ -121,13 +141,16 @@ def _grad_W_mistakes(x, y, W, b, V, gamma):
         ("transposed dW: it is the outer product dz x^T (shape m x d), not x dz^T",
          (np.outer(x, dz), dz)),
         ("forgot the derivative of tanh (dz = dh * (1 - h^2))", (np.outer(dh, x), dh)),
+        ("wrote 1 - h for the derivative of tanh; it is 1 - h^2", (np.outer(dh * (1 - h), x), dh * (1 - h))),
+        ("left out the softmax: do/dl = softmax(l) - e_y, not -e_y",
+         (np.outer((V.T @ -np.eye(len(l))[y]) * (1 - h * h), x), (V.T @ -np.eye(len(l))[y]) * (1 - h * h))),
     ]
 
 
 def _network_inputs(rng):
-    d, m, K = (int(v) for v in rng.integers(2, 6, 3))
-    if m == d:
-        m += 1  # a transposed dW then has the wrong shape too
+    # d, m, K all different: a transposed dV or dW, V where V^T was needed, or dl * h where the
+    # outer product was needed, all show in the shapes
+    d, m, K = (int(v) for v in rng.permutation(np.arange(2, 7))[:3])
     return (rng.normal(0, 1, d), int(rng.integers(K)), rng.normal(0, 0.8, (m, d)),
             rng.normal(0, 0.5, m), rng.normal(0, 1, (K, m)), rng.normal(0, 0.5, K))
 
@@ -149,13 +172,15 @@ EXERCISES = [
         description="LS(l) = l - log sum exp(l), stable for large l",
         mistakes=_log_softmax_mistakes,
         visible_inputs=tuple((np.array(l),) for l in ([1.0, 2.0, 3.0], [0.5, -1.0, 0.0, 2.0],
-                                                    [1000.0, 1001.0, 1002.0], [-1000.0, -1001.0, -999.0]))),
+                                                    [1000.0, 1001.0, 1002.0], [-1000.0, -1001.0, -999.0],
+                                                    [700.0, 698.5, 0.0, -2000.0]))),
     Exercise(
         grade_id="test_log_softmax_jacobian", points=2, function="log_softmax_jacobian",
         make_inputs=_jacobian_inputs, reference=log_softmax_jacobian,
         description="the K x K Jacobian of log-softmax", mistakes=_jacobian_mistakes,
         visible_inputs=((np.array([1.0, 2.0, 0.5]),),
-                        (np.array([1000.0, 998.0, 1001.0, 999.5]),))),
+                        (np.array([1000.0, 998.0, 1001.0, 999.5]),),
+                        (np.array([-900.0, -901.5, -899.0]),))),
     Exercise(
         grade_id="test_grad_V", points=3, function="grad_V",
         make_inputs=_network_inputs, reference=grad_V,

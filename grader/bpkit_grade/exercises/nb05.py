@@ -48,8 +48,13 @@ def _linear_mistakes(W, z, g):
     mistakes = [("wrote dW = z g'^T; the weight gradient is the outer product g' z^T (same "
                  "shape as W)", (g_prev, np.outer(z, g)))]
     if W.shape[0] == W.shape[1]:
-        mistakes.append(("multiplied the gradient by W where its transpose W^T was needed",
-                         (W @ g, dW)))
+        mistakes.append(("multiplied the gradient by W where its transpose W^T was needed "
+                         "(W.T @ g)", (W @ g, dW)))
+    mistakes.append(("multiplied W^T and g entry by entry (W.T * g); the gradient is the matrix "
+                     "product W.T @ g", (W.T * g, dW)))
+    if g.size == 1 or g.size == z.size:
+        mistakes.append(("multiplied g and z entry by entry (g * z); dW is the outer product "
+                         "np.outer(g, z), of the shape of W", (g_prev, g * z)))
     return mistakes
 
 
@@ -62,8 +67,10 @@ def relu_backward(z, g):
 def _relu_inputs(rng):
     n = int(rng.integers(4, 8))
     z = np.round(_away_from_zero(rng, n), 2)
-    z[0], z[1] = abs(z[0]), -abs(z[1])          # at least one open and one closed gate
-    return z, np.round(rng.normal(0, 2, n), 2)
+    g = np.round(_away_from_zero(rng, n, 0.1, 3), 2)
+    z[0], z[1], z[2] = abs(z[0]), -abs(z[1]), abs(z[2])   # open and closed gates, and the
+    g[0], g[1], g[2] = -abs(g[0]), abs(g[1]), abs(g[2])   # sign of g is not the gate's
+    return z, g
 
 
 def _relu_mistakes(z, g):
@@ -72,6 +79,10 @@ def _relu_mistakes(z, g):
         ("multiplied by the ReLU's output max(z, 0) instead of the indicator I(z > 0)", g * _relu(z)),
         ("let the gradient through where z < 0 (the mask is inverted)", g * (z < 0)),
         ("returned the mask I(z > 0) without multiplying by the incoming gradient", (z > 0) * 1.0),
+        ("returned g unchanged: a closed gate (z < 0) passes no gradient, so multiply by I(z > 0)", g),
+        ("masked by the sign of g (max(g, 0)); the gate is open where z > 0, whatever the sign "
+         "of the gradient", np.maximum(g, 0)),
+        ("multiplied by z; the ReLU's local derivative is the indicator I(z > 0), not z", g * z),
     ]
 
 
@@ -82,8 +93,10 @@ def sigmoid_backward(out, g):
 
 
 def _sigmoid_inputs(rng):
+    # outputs within [0.05, 0.95] (out and 1 - out both matter), gradients away from 0
     n = int(rng.integers(3, 7))
-    return np.round(_sigmoid(rng.normal(0, 2, n)), 3), np.round(rng.normal(0, 2, n), 2)
+    return (np.round(rng.uniform(0.05, 0.95, n), 3),
+            np.round(_away_from_zero(rng, n, 0.2, 3), 2))
 
 
 def _sigmoid_mistakes(out, g):
@@ -95,6 +108,8 @@ def _sigmoid_mistakes(out, g):
          g * s * (1 - s)),
         ("forgot to multiply by the incoming gradient g", out * (1 - out)),
         ("wrote the tanh rule 1 - out^2 instead of the sigmoid's out (1 - out)", g * (1 - out * out)),
+        ("forgot the factor out: the sigmoid's derivative is out (1 - out)", g * (1 - out)),
+        ("forgot the factor (1 - out): the sigmoid's derivative is out (1 - out)", g * out),
     ]
 
 
@@ -106,9 +121,11 @@ def fan_out_backward(W1, W2, h1, h2, g1, g2):
 
 
 def _fan_out_inputs(rng):
-    d, m1, m2 = (int(k) for k in rng.integers(2, 6, size=3))
+    d = int(rng.integers(2, 6))
+    m1, m2 = (int(k) for k in rng.choice([k for k in range(2, 6) if k != d], size=2))
     h1 = np.round(_relu(_away_from_zero(rng, m1)), 2)
     h1[0] = abs(h1[0]) + 0.5                      # at least one open gate
+    h1[-1] = 0.0                                  # and one closed
     return (np.round(rng.normal(0, 1, (m1, d)), 2), np.round(rng.normal(0, 1, (m2, d)), 2), h1,
             np.round(_sigmoid(rng.normal(0, 2, m2)), 3),
             np.round(rng.normal(0, 2, m1), 2), np.round(rng.normal(0, 2, m2), 2))
@@ -126,6 +143,10 @@ def _fan_out_mistakes(W1, W2, h1, h2, g1, g2):
          "contributions", sig_part),
         ("used sigmoid(h2) where h2, the sigmoid's output, was needed", relu_part + W2.T @ (g2 * s * (1 - s))),
         ("forgot the ReLU mask I(h1 > 0)", W1.T @ g1 + sig_part),
+        ("used the tanh rule 1 - h2^2 for the sigmoid; its derivative is h2 (1 - h2)",
+         relu_part + W2.T @ (g2 * (1 - h2 * h2))),
+        ("multiplied the two contributions; v feeds two layers, so their contributions add up",
+         relu_part * sig_part),
     ]
 
 
@@ -145,7 +166,9 @@ def skip_connection_grads(W1, W2, W3, w4, x):
 
 
 def _skip_inputs(rng):
-    d, m1, m2 = (int(k) for k in rng.integers(2, 5, size=3))
+    # m1 != m2 (W3 where W3^T was needed shows), open and closed gates in both layers
+    d = int(rng.integers(2, 5))
+    m1, m2 = (int(k) for k in rng.choice([2, 3, 4, 5], size=2, replace=False))
     while True:
         W1 = np.round(rng.normal(0, 1, (m1, d)), 2)
         W2 = np.round(rng.normal(0, 1, (m2, d)), 2)
@@ -154,8 +177,9 @@ def _skip_inputs(rng):
         a1 = W1 @ x
         a2 = W2 @ x + W3 @ _relu(a1)
         # both gates open somewhere and no pre-activation near the kink
-        if (a1 > 0).any() and (a2 > 0).any() and min(abs(a1).min(), abs(a2).min()) > 0.05:
-            return W1, W2, W3, np.round(rng.normal(0, 1, m2), 2), x
+        if (a1 > 0).any() and (a2 > 0).any() and (a1 < 0).any() and (a2 < 0).any() \
+                and min(abs(a1).min(), abs(a2).min()) > 0.05:
+            return W1, W2, W3, np.round(_away_from_zero(rng, m2, 0.2, 2), 2), x
 
 
 def _skip_mistakes(W1, W2, W3, w4, x):
@@ -173,6 +197,8 @@ def _skip_mistakes(W1, W2, W3, w4, x):
         ("forgot the ReLU mask of h2 (I(W2 x + W3 h1 > 0))",
          (dh2, W3.T @ dh2, W1.T @ ((W3.T @ dh2) * (a1 > 0)) + W2.T @ dh2)),
         ("forgot the ReLU mask of h1 (I(W1 x > 0))", (dh2, dh1, W1.T @ dh1 + W2.T @ da2)),
+        ("masked dy/dh2: y = w4 . h2, so dy/dh2 = w4; the mask I(a2 > 0) belongs to the step "
+         "from h2 back to its pre-activation", (da2, dh1, dx)),
     ]
 
 
@@ -193,12 +219,15 @@ def minibatch_backward(X, W, y, z):
 
 
 def _minibatch_inputs(rng):
-    B = int(rng.integers(3, 7))
+    # B, n, m all different (X @ dP, dP @ W fail on their shapes); in every column of P = X W
+    # some gates open and some closed, none at the kink
+    B = int(rng.integers(5, 8))
     n, m = (int(k) for k in rng.choice([2, 3, 4], size=2, replace=False))
     while True:
         X = np.round(rng.normal(0, 1, (B, n)), 2)
         W = np.round(rng.normal(0, 1, (n, m)), 2)
-        if abs(X @ W).min() > 0.05:
+        P = X @ W
+        if abs(P).min() > 0.05 and (P > 0).any(axis=0).all() and (P < 0).any(axis=0).all():
             return X, W, np.round(rng.normal(0, 1, m), 2), np.round(rng.normal(0, 1, m), 2)
 
 
@@ -208,7 +237,13 @@ def _minibatch_mistakes(X, W, y, z):
     B = X.shape[0]
     P = X @ W
     dR = 2 * (np.maximum(P, 0) - y)
+    dP = (P > 0) * dR
     return [
+        ("wrote dz = 1: z is added to every example's row, so each example adds 1 and every "
+         "entry of dz is B (the number of examples)", (dX, dW, dy, np.ones_like(z))),
+        ("forgot the ReLU mask (P > 0) in dP: dP = (P > 0) * dQ", (dR @ W.T, X.T @ dR,
+                                                                   -dR.sum(axis=0), dz)),
+        ("forgot the 2 of the square: dR = 2 R", (dX / 2, dW / 2, dy / 2, dz)),
         ("forgot to sum over the batch: y and z are shared by all examples, so their gradients "
          "add up the examples' contributions (sum over axis 0)", (dX, dW, -dR, np.ones_like(dR))),
         ("averaged instead of summed over the batch (the output is the SUM of all entries of T)",
