@@ -38,6 +38,9 @@ GRAPH_LABEL = "bpkit_graph_node"
 STUDENT = "mallory"
 ASSIGNMENT = "safe1"
 MATH = r"\frac{\partial L}{\partial w}"
+# A file handed in next to the notebook: the formgrader serves it from the instructor's origin.
+EXTRA_FILE = "evil.html"
+FILE_LINK_TEXT = "see my figure"
 
 
 # --------------------------------------------------------------------------- the recorder
@@ -110,7 +113,7 @@ def payload_cells(base: str) -> tuple[list, str, dict]:
         "inline_svg": f'<svg onload="{J("inline_svg")}"><script>{J("inline_svg_script")}</script></svg>',
         "details_toggle": f'<details open ontoggle="{J("details_toggle")}">x</details>',
         "autofocus": f'<input autofocus onfocus="{J("autofocus")}">',
-        "meta_refresh": f'<meta http-equiv="refresh" content="2;url={base}/hit/meta_refresh">',
+        "meta_refresh": f'<meta http-equiv="refresh" content="5;url={base}/hit/meta_refresh">',
         "link_css": f'<link rel="stylesheet" href="{base}/hit/link_css">',
         "style_import": f"<style>@import url({base}/hit/style_import); "
                         f"body {{ background: url({base}/hit/style_bg) }}</style>",
@@ -143,7 +146,7 @@ def payload_cells(base: str) -> tuple[list, str, dict]:
         f'<iframe srcdoc="<script>{J("md_iframe")}</script>"></iframe>',
         f'<a id="md_jslink" href="javascript:{J("md_js_link")}">click me</a>',
         f'<svg onload="{J("md_svg")}"><script>{J("md_svg_script")}</script></svg>',
-        f'<meta http-equiv="refresh" content="2;url={base}/hit/md_meta">',
+        f'<meta http-equiv="refresh" content="5;url={base}/hit/md_meta">',
         f"<style>@import url({base}/hit/md_style);</style>",
         f'<details open ontoggle="{J("md_details")}">x</details>',
         "",
@@ -151,6 +154,8 @@ def payload_cells(base: str) -> tuple[list, str, dict]:
         f"[js link](javascript:{J('md_md_link')})",
         "",
         "![evil](attachment:evil.svg) ![page](attachment:page.html)",
+        "",
+        f"[{FILE_LINK_TEXT}]({EXTRA_FILE})",
     ])
     attachments = {
         "evil.svg": {"image/svg+xml": base64.b64encode(svg_evil.encode()).decode()},
@@ -213,6 +218,7 @@ def graded(tmp_path_factory):
     sub.mkdir(parents=True)
     nbformat.write(nb, sub / f"{ASSIGNMENT}.ipynb")
     (sub / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
+    (sub / EXTRA_FILE).write_text(f"<script>{js(rec.base, 'submitted_file')}</script>")
 
     t0 = time.monotonic()
     run(nbg + ["autograde", ASSIGNMENT, "--create"], course, env)
@@ -224,6 +230,8 @@ def graded(tmp_path_factory):
     text = json.dumps(auto)
     for needle in ("html_script", "js_output", "svg_onload", "md_script", "widget_state", "page.html"):
         assert needle in text, f"payload {needle} did not reach the autograded notebook"
+    assert (course / "autograded" / STUDENT / ASSIGNMENT / EXTRA_FILE).is_file(), \
+        f"autograde did not keep the submitted {EXTRA_FILE}"
     assert any(GRAPH_LABEL in "".join(o.get("data", {}).get("image/svg+xml", ""))
                for c in auto.cells if c.cell_type == "code" for o in c.outputs), "no graph was drawn"
 
@@ -269,7 +277,8 @@ JS_INSPECT = """(args) => {
 
 def inspect(page, recorder, what: str, shot: Path) -> dict:
     # onerror, onload, ontoggle, autofocus and @import fire within this; the payloads' refresh
-    # (2 s) comes after the page has been read
+    # (5 s) comes after the page has been read and clicked
+    t0 = time.monotonic()
     page.wait_for_timeout(1200)
     try:
         report = page.evaluate(JS_INSPECT, [GRAPH_LABEL, MATH])
@@ -278,14 +287,15 @@ def inspect(page, recorder, what: str, shot: Path) -> dict:
         report = {"pwned": [], "bad": [f"page navigated away: {e}"], "graphs": [], "th": [],
                   "inlineGraphs": 0, "math": False, "answerShown": False, "url": page.url}
     # Click what a student hopes the grader clicks (javascript:/data: links, a form's button).
-    for sel in ("#jslink", "#datalink", "#md_jslink", "#formbtn"):
+    for loc in [page.locator(sel) for sel in ("#jslink", "#datalink", "#md_jslink", "#formbtn")] + \
+            [page.get_by_text(FILE_LINK_TEXT)]:
         try:
-            loc = page.locator(sel)
             if loc.count():
                 loc.first.click(timeout=1000, no_wait_after=True)
         except Exception:
             pass
-    page.wait_for_timeout(2500)  # the refresh, and what the clicks started
+    # the refresh, and what the clicks started
+    page.wait_for_timeout(max(1500, int((6.5 - (time.monotonic() - t0)) * 1000)))
     try:
         report["pwned"] = sorted(set(report["pwned"]) | set(page.evaluate("() => window.__pwned || []")))
     except Exception:

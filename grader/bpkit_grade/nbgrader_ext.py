@@ -29,8 +29,10 @@ nbgrader builds:
 :func:`safe_html` is `nh3 <https://pypi.org/project/nh3/>`_ (the Rust ``ammonia`` sanitizer) with
 its default allow-list of tags (tables, text formatting, ``img``; no ``script``, ``style``,
 ``iframe``, ``svg``, ``form``, ``meta``, ``link``, no ``on*``/``style`` attributes), ``class`` kept,
-heading ``id``\\ s kept, link schemes ``http``/``https``/``mailto`` (and relative links), and images
-only from ``data:image/...`` or relative URLs (no ``javascript:``/``data:`` links, no remote loads).
+heading ``id``\\ s kept, links only to ``http``/``https``/``mailto`` URLs and ``#`` fragments (no
+``javascript:``/``data:`` links, and no relative ones: the formgrader serves a submission's other
+files from the instructor's origin), and images only from ``data:image/...`` or relative URLs (an
+image never runs script; no remote loads).
 """
 from __future__ import annotations
 
@@ -78,7 +80,14 @@ def _attribute_filter(tag: str, attr: str, value: str):
         if _DATA_IMAGE.match(value) or not _ABSOLUTE_URL.match(value):
             return value
         return None
-    if attr in ("href", "cite") and value.strip().lower().startswith("data:"):
+    if attr in ("href", "cite"):
+        # http(s)/mailto elsewhere, or a #fragment of the page. No data:, and no relative link:
+        # the formgrader serves a submission's other files from the instructor's own origin
+        # (/formgrader/submissions/<id>/<file>), so a link to a submitted .html/.svg would open
+        # it there as a live page.
+        v = value.strip()
+        if v.startswith("#") or re.match(r"^(https?:|mailto:)", v, re.I):
+            return value
         return None
     return value
 
