@@ -30,7 +30,7 @@ import pytest
 
 from browserlib import ARTIFACTS, Browser, JupyterLab
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+browser_test = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[1]
 OFF = os.environ.get("BPKIT_SAFE_REVIEW_OFF") == "1"
@@ -99,13 +99,17 @@ def source_notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def payload_cells(base: str) -> tuple[list, str, dict]:
-    """(code cells with one payload each, the markdown answer, its attachments)."""
+def evil_svg(base: str) -> str:
     J = lambda name: js(base, name)  # noqa: E731
-    svg_evil = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
                 f'width="50" height="20" onload="{J("svg_onload")}"><script>{J("svg_script")}</script>'
                 f'<a xlink:href="javascript:{J("svg_link")}"><rect width="50" height="20"/></a></svg>')
-    html_payloads = {
+
+
+def html_payloads(base: str) -> dict:
+    """name -> a text/html payload."""
+    J = lambda name: js(base, name)  # noqa: E731
+    return {
         "html_script": f"<script>{J('html_script')}</script>",
         "img_onerror": f'<img src="x" onerror="{J("img_onerror")}">',
         "iframe_srcdoc": f'<iframe srcdoc="<script>{J("iframe_srcdoc")}</script>"></iframe>',
@@ -124,8 +128,14 @@ def payload_cells(base: str) -> tuple[list, str, dict]:
                  f'<a id="datalink" href="data:text/html,<script>{J("data_link")}</script>">d</a>',
         "form": f'<form action="javascript:{J("form")}"><button id="formbtn">go</button></form>',
     }
+
+
+def payload_cells(base: str) -> tuple[list, str, dict]:
+    """(code cells with one payload each, the markdown answer, its attachments)."""
+    J = lambda name: js(base, name)  # noqa: E731
+    svg_evil = evil_svg(base)
     cells = []
-    for name, payload in html_payloads.items():
+    for name, payload in html_payloads(base).items():
         cells.append(f"from IPython.display import HTML, display\ndisplay(HTML({payload!r}))  # {name}")
     cells += [
         f"from IPython.display import Javascript, display\ndisplay(Javascript({J('js_output')!r}))",
@@ -327,6 +337,8 @@ def assert_safe(report: dict):
     assert not problems, f"{report['where']}:\n  " + "\n  ".join(problems)
 
 
+@browser_test[0]
+@browser_test[1]
 def test_feedback_html_is_inert(graded, tmp_path):
     feedback = graded["course"] / "feedback" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.html"
     assert feedback.is_file(), f"generate_feedback wrote no {feedback}"
@@ -341,6 +353,8 @@ def test_feedback_html_is_inert(graded, tmp_path):
     assert_safe(report)
 
 
+@browser_test[0]
+@browser_test[1]
 def test_formgrader_submission_view_is_inert(graded, tmp_path):
     from nbgrader.api import Gradebook
 
@@ -360,3 +374,70 @@ def test_formgrader_submission_view_is_inert(graded, tmp_path):
         report = inspect(page, rec, "formgrader submission view", ARTIFACTS / "safe-review-formgrader.png")
     (ARTIFACTS / "safe-review-formgrader.json").write_text(json.dumps(report, indent=1))
     assert_safe(report)
+
+
+# --------------------------------------------------------------------------- fast checks (no browser)
+
+def test_safe_html_keeps_content_and_drops_script():
+    from bpkit_grade.nbgrader_ext import safe_html
+
+    base = "http://127.0.0.1:9"
+    _, markdown, _ = payload_cells(base)
+    from nbconvert.filters import markdown2html
+
+    rendered = markdown2html(markdown.replace("![evil](attachment:evil.svg) ![page](attachment:page.html)", ""))
+    for payload in [*html_payloads(base).values(), rendered, evil_svg(base)]:
+        out = safe_html(payload).lower()
+        for bad in ("<script", "onerror", "onload", "ontoggle", "onfocus", "<iframe", "<object", "<meta",
+                    "<link", "<style", "<form", "javascript:", "data:text", "127.0.0.1"):
+            assert bad not in out, f"{bad!r} survived in {out!r}"
+    table = '<table border="1" class="dataframe"><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>'
+    assert safe_html(table) == table
+    assert safe_html('<img src="data:image/png;base64,AAAA">') == '<img src="data:image/png;base64,AAAA">'
+    assert safe_html("<p>$a < b$</p>") == "<p>$a &lt; b$</p>"
+    assert 'href="https://example.org"' in safe_html('<a href="https://example.org">x</a>')
+    assert 'href="#sec"' in safe_html('<a href="#sec">x</a>')
+    assert "href" not in safe_html('<a href="evil.html">x</a>')
+
+
+def test_safe_review_preprocessor():
+    from bpkit_grade.nbgrader_ext import SafeReview
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = widget_state("http://127.0.0.1:9")
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>x()</script></svg>'
+    code = nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("display_data", {"image/svg+xml": svg, "text/plain": "g"}),
+        nbformat.v4.new_output("display_data", {"application/javascript": "x()"}),
+        nbformat.v4.new_output("display_data", {"text/html": "<script>x()</script><b>b</b>"},
+                               metadata={"text/html": {"isolated": True}}),
+        nbformat.v4.new_output("display_data", {"application/vnd.jupyter.widget-view+json": {"model_id": "m"},
+                                                "text/plain": "w"}),
+    ])
+    md = nbformat.v4.new_markdown_cell("![a](attachment:a.html)", metadata={"nbgrader": {
+        "grade_id": 'x"><img src=x onerror=alert(1)>', "solution": True}})
+    md["attachments"] = {"a.html": {"text/html": "PHNjcmlwdD4="}, "b.png": {"image/png": "AAAA"}}
+    nb.cells = [code, md]
+    nb, _ = SafeReview().preprocess(nb, {})
+    assert "widgets" not in nb.metadata
+    outs = nb.cells[0].outputs
+    assert outs[0].data["image/svg+xml"] == svg  # drawn as <img>, where no script runs
+    assert outs[1].data == {"text/plain": "[not shown for review: application/javascript output]"}
+    assert outs[2].data == {"text/html": "<b>b</b>"} and "isolated" not in outs[2].metadata.get("text/html", {})
+    assert outs[3].data == {"text/plain": "w"}
+    assert nb.cells[1].attachments == {"a.html": {"image/png": ""}, "b.png": {"image/png": "AAAA"}}
+    assert "<" not in nb.cells[1].metadata.nbgrader.grade_id and '"' not in nb.cells[1].metadata.nbgrader.grade_id
+
+
+def test_course_config_sanitizes_every_html_exporter(tmp_path, monkeypatch):
+    """The formgrader and generate_feedback both build an HTMLExporter from nbgrader's config."""
+    from traitlets.config import Config
+
+    monkeypatch.setenv("NBGRADER_EXCHANGE", str(tmp_path / "exchange"))
+
+    c = Config()
+    exec(compile((ROOT / "nbgrader_config.py").read_text(), "nbgrader_config.py", "exec"),  # noqa: S102
+         {"get_config": lambda: c, "__file__": str(ROOT / "nbgrader_config.py")})
+    assert "bpkit_grade.nbgrader_ext.SafeReview" in c.HTMLExporter.preprocessors
+    assert c.HTMLExporter.filters["markdown2html"] == "bpkit_grade.nbgrader_ext.SafeMarkdown2HTML"
+    assert not c.HTMLExporter.get("skip_svg_encoding", False)
