@@ -33,6 +33,20 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
+# --- reviewing student work safely (docs/instructor.md) ----------------------------------------
+# The formgrader's submission view (served by the instructor's own Jupyter server) and the
+# feedback HTML are both rendered by nbconvert's HTMLExporter, which by default puts a student's
+# text/html and application/javascript outputs and the raw HTML of markdown answers into the page
+# as live markup. Every HTMLExporter nbgrader builds (formgrader and generate_feedback) runs
+# SafeReview (outputs, widget state, attachments: nh3 allow-list) and renders markdown through
+# SafeMarkdown2HTML (nbconvert's rendering, then nh3). SVG stays an <img src="data:..."> (no
+# script runs in an SVG image): never set HTMLExporter.skip_svg_encoding, which inlines it.
+c.HTMLExporter.preprocessors = ["bpkit_grade.nbgrader_ext.SafeReview"]
+c.HTMLExporter.filters = {"markdown2html": "bpkit_grade.nbgrader_ext.SafeMarkdown2HTML"}
+c.HTMLExporter.skip_svg_encoding = False
+# (HTMLExporter.sanitize_html stays off: its clean_html, a narrow bleach list, would run after ours
+# and turn <p>, <th>, <img> into visible text; the templates' markdown cells ignore it anyway.)
+
 # nbgrader's exchange (release/fetch/submit between instructor and students). The default,
 # /usr/local/share/nbgrader/exchange, is not writable on Binder or a laptop, and opening the
 # Assignment List then logs an "Unwritable directory" traceback. Default to a folder of the
