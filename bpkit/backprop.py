@@ -31,24 +31,19 @@ class ShapeError(GraphError):
 
 def topological_order(output):
     """Every vertex ``output`` depends on, parents before children (iterative depth-first
-    search: a vertex is listed once all its parents are)."""
-    order, seen = [], set()
-    stack = [(output, False)]
+    search: go down to the first parent not seen yet; a vertex is listed once it has none left)."""
+    order, seen = [], {output}
+    stack = [(output, iter(output.parents))]  # each vertex with its parents still to visit
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        if not node.parents:        # a leaf: nothing to wait for
-            order.append(node)
-            continue
-        stack.append((node, True))  # comes off the stack again after all its parents
-        for p in reversed(node.parents):
+        node, parents = stack[-1]
+        for p in parents:
             if p not in seen:
-                stack.append((p, False))
+                seen.add(p)
+                stack.append((p, iter(p.parents)))
+                break
+        else:  # every parent is listed: so is this vertex
+            stack.pop()
+            order.append(node)
     return order
 
 
@@ -114,6 +109,7 @@ def backprop(output, seed=None, order=None, on_step=None):
         args = [g, node.value]                      # the arguments of every vjp: g, out, *values
         for parent in node.parents:
             args.append(parent.value)
+        args = tuple(args)                          # one tuple, passed to every vjp call
         terms = [] if on_step is not None else None
         for k, parent in enumerate(node.parents):
             if not parent.requires_grad:

@@ -124,7 +124,13 @@ _define("log", "log", np.log, lambda g, out, a: g / a, doc="log(a) (natural).  d
 _define("sqrt", "sqrt", np.sqrt, lambda g, out, a: g * 0.5 / out, doc="sqrt(a).  d/da = 1/(2 sqrt(a)).")
 _define("sin", "sin", np.sin, lambda g, out, a: g * np.cos(a), doc="sin(a).  d/da = cos(a).")
 _define("cos", "cos", np.cos, lambda g, out, a: -g * np.sin(a), doc="cos(a).  d/da = -sin(a).")
-_define("tanh", "tanh", np.tanh, lambda g, out, a: g * (1 - out * out),
+
+
+def _tanh(a):
+    return math.tanh(a) if type(a) is float else np.tanh(a)  # math's is faster on one number
+
+
+_define("tanh", "tanh", _tanh, lambda g, out, a: g * (1 - out * out),
         doc="tanh(a).  d/da = 1 - tanh(a)^2, written with the output o: 1 - o^2.")
 _define("sigmoid", "σ", lambda a: 0.5 * (1 + np.tanh(0.5 * a)),
         lambda g, out, a: g * out * (1 - out),
