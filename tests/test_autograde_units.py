@@ -76,7 +76,7 @@ class InProcess:
     def __init__(self):
         self.namespace, self.ran, self.closed = {}, [], False
 
-    def run(self, code):
+    def run(self, code, collect=None):
         self.ran.append(code)
         out = io.StringIO()
         try:
@@ -84,6 +84,15 @@ class InProcess:
                 exec(code, self.namespace)
         except Exception as e:
             return "error", out.getvalue(), f"{type(e).__name__}: {e}"
+        finally:
+            for hook in self.namespace.get("_post_run_cell", []):  # as IPython's post_run_cell
+                with contextlib.redirect_stdout(out):
+                    hook(code)
+        if collect is not None:
+            text = out.getvalue()
+            for k in range(0, len(text), 4096):  # in pieces, as ipykernel streams it
+                collect(text[k:k + 4096])
+            return "ok", "", None
         return "ok", out.getvalue(), None
 
     def restart(self, replay):
@@ -91,6 +100,23 @@ class InProcess:
 
     def close(self):
         self.closed = True
+
+
+class Prints(InProcess):
+    """A kernel whose student code made the call print ``payload`` after the call's token."""
+
+    def __init__(self, payload):
+        super().__init__()
+        self.payload = payload
+
+    def run(self, code, collect=None):
+        if collect is None:
+            return super().run(code)
+        self.ran.append(code)
+        nonce = code.split("print(")[1][1:17]
+        collect(nonce + self.payload[:len(self.payload) // 2])
+        collect(self.payload[len(self.payload) // 2:] + "\n")
+        return "ok", "", None
 
 
 def _notebook(tmp_path, answer):
@@ -112,9 +138,97 @@ def _notebook(tmp_path, answer):
 def test_the_recheck_runs_student_cells_only_and_judges_here(tmp_path, answer, passed, message):
     kernel = InProcess()
     r = recheck(_notebook(tmp_path, answer), [EX], seed=1, timeout=5, kernel=kernel)
-    got_passed, got_message = r["verdicts"]["test_f"]
-    assert (got_passed, got_message[:len(message)]) == (passed, message), got_message
+    got_passed, got_message, forged = r["verdicts"]["test_f"]
+    assert (got_passed, got_message[:len(message)], forged) == (passed, message, False), got_message
     assert kernel.closed and not any("SystemExit" in code for code in kernel.ran)
+
+
+# A student who knows the re-check's code: the call's cell carries its one-time token, so code
+# that runs around the call (an IPython hook, a wrapper of the function) can print lines with it.
+_TOKEN = "import sys as _s\n_tok = lambda: _s._getframe(2).f_code.co_consts  # the call cell's constants\n"
+FORGED = {
+    # a hook after the call prints a second, "right" line: the last line used to win
+    "second_line": ("def f(x):\n    return -x\n_post_run_cell = [lambda code: print(code.split(\"print(\")[1][1:17]"
+                    " + '{\"__ndarray__\": [0.0], \"dtype\": \"float64\"}')]\n",
+                    "2 result lines"),
+    # the token printed early, by the function itself, then the real line
+    "early": ("import inspect\ndef f(x):\n    src = inspect.stack()[1].frame.f_code.co_consts\n"
+              "    print([c for c in src if isinstance(c, str) and len(c) == 16][0] + '[1]')\n    return x\n",
+              "2 result lines"),
+    # 60 bytes that made the grader allocate 200 MB, per call (the student rebinds
+    # bpkit.checks.to_plain or json.dumps in the kernel; here: the line the kernel prints)
+    "void_dtype": ('{"__ndarray__": 0, "dtype": "V200000000"}', "dtype 'V200000000'"),
+    "subarray_dtype": ('{"__ndarray__": [0], "dtype": "(5000,5000)f8"}', "dtype '(5000,5000)f8'"),
+    "object_dtype": ('{"__ndarray__": [0], "dtype": "O"}', "dtype 'O'"),
+    "extra_keys": ('{"__ndarray__": [0], "dtype": "float64", "shape": [1000000000]}', "keys"),
+    "many_values": ("def f(x):\n    return [0] * 2000\n", "more than 1024 values"),
+    "many_values_in_array": ('{"__ndarray__": [' + ",".join(["0"] * 5000) + '], "dtype": "float64"}', "more than 1024 values"),
+    "huge_line": ("def f(x):\n    return 'x' * 10**6\n", "longer than"),
+    "deep": ("def f(x):\n    v = 1.0\n    for _ in range(50):\n        v = [v]\n    return v\n", "nested deeper"),
+    "deep_array": ('{"__ndarray__": ' + "[" * 50 + "1" + "]" * 50 + ', "dtype": "float64"}', "nested deeper"),
+    "strings_in_array": ('{"__ndarray__": ["1e9"], "dtype": "float64"}', "holds a str"),
+    "ragged": ('{"__ndarray__": [[1.0], [1.0, 2.0]], "dtype": "float64"}', "does not decode"),
+    "big_int": ('{"__ndarray__": [1000000000000000000000000000000], "dtype": "int64"}', "does not decode"),
+    "huge_digits": ("9" * 9000, "not JSON"),
+    "bracket_bomb": ("[" * 15000, "not JSON"),
+    "not_json": ('{"__ndarray__": [1.0, ', "not JSON"),
+    "no_newline_early": ("def f(x):\n    import inspect\n    src = inspect.stack()[1].frame.f_code.co_consts\n"
+                         "    print([c for c in src if isinstance(c, str) and len(c) == 16][0], end='')\n    return x\n",
+                         "not JSON"),
+}
+
+
+@pytest.mark.parametrize("kind", list(FORGED))
+def test_a_forged_or_inflated_result_is_tampering_and_allocates_nothing_big(tmp_path, kind):
+    import tracemalloc
+    answer, reason = FORGED[kind]
+    kernel = InProcess() if answer.startswith(("def ", "import")) else Prints(answer)
+    answer = answer if isinstance(kernel, InProcess) else "def f(x):\n    return x\n"
+    tracemalloc.start()
+    r = recheck(_notebook(tmp_path, answer), [EX], seed=1, timeout=5, kernel=kernel)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    passed, message, forged = r["verdicts"]["test_f"]
+    assert (passed, forged) == (False, True) and reason in message, message
+    assert peak < 30 << 20, f"the grader allocated {peak >> 20} MB for {kind}"
+    v = verdict(EX, passed, message, 0.0, forged)
+    assert v["flag"] == "tampering" and "suspected tampering: f(...): the result channel" in v["note"]
+
+
+@pytest.mark.parametrize("answer", [
+    "def f(x):\n    print('debugging', x)\n    return x\n",                   # prints of its own
+    "def f(x):\n    print('.' * 10**6)\n    return x\n",                       # lots of them
+    "import numpy as np\ndef f(x):\n    return np.asarray(x, dtype=np.float32)\n",
+    "import numpy as np\ndef f(x):\n    return np.outer(x, x).diagonal() ** 0.5 * np.sign(x)\n",
+])
+def test_honest_answers_pass_the_bounded_channel(tmp_path, answer):
+    r = recheck(_notebook(tmp_path, answer), [EX], seed=1, timeout=5, kernel=InProcess())
+    assert r["verdicts"]["test_f"][0], r["verdicts"]
+
+
+@pytest.mark.parametrize("answer, wrong", [
+    ("import numpy as np\ndef f(x):\n    return np.outer(x, x)\n", "shape"),         # a mistake, 3x3
+    ("def f(x):\n    return float('nan')\n", "f"),                                    # NaN is a number
+    ("def f(x):\n    return {'a': 1}\n", "f"),
+])
+def test_honest_mistakes_are_wrong_answers_not_tampering(tmp_path, answer, wrong):
+    r = recheck(_notebook(tmp_path, answer), [EX], seed=1, timeout=5, kernel=InProcess())
+    passed, message, forged = r["verdicts"]["test_f"]
+    assert (passed, forged) == (False, False) and "is wrong on fresh inputs" in message, message
+
+
+def test_result_lines_keep_two_bounded_lines_whatever_streams_in():
+    from bpkit_grade.recheck import ResultLines
+    lines = ResultLines("TOKEN", 100)
+    for _ in range(10_000):
+        lines.feed("noise " * 30 + "\n")  # many small lines, dropped as they come
+    lines.feed("TOK")
+    lines.feed("EN[1.0")
+    lines.feed(", 2.0]\nTOKEN" + "9" * 10**6)  # a piece split mid-marker, then a huge line
+    lines.feed("\nTOKEN[3]\nTOKEN[4]")
+    lines.done()
+    assert lines.lines == ["TOKEN[1.0, 2.0]", "TOKEN[3]"] and (lines.count, lines.overlong) == (4, 1)
+    assert sum(map(len, lines.lines)) + sum(map(len, lines._cur)) < 300
 
 
 def test_the_recheck_wins_and_disagreement_is_flagged():

@@ -26,11 +26,14 @@ def failure(student: str, reason: str, points: dict) -> dict:
     return result
 
 
-def verdict(ex, passed: bool, message: str, in_kernel) -> dict:
-    """Combine the re-check (which wins) with the in-kernel nbgrader score."""
+def verdict(ex, passed: bool, message: str, in_kernel, forged: bool = False) -> dict:
+    """Combine the re-check (which wins) with the in-kernel nbgrader score. ``forged``: the
+    re-check's result channel was tampered with (flagged whatever the in-kernel score)."""
     score = float(ex.points) if passed else 0.0
     flag, note = "", message
-    if in_kernel is not None and not passed and in_kernel > 0:
+    if forged:
+        flag, note = "tampering", f"suspected tampering: {message}"
+    elif in_kernel is not None and not passed and in_kernel > 0:
         flag = "tampering"
         note = (f"suspected tampering: the in-kernel test gave {in_kernel:g}/{ex.points:g} but "
                 f"the re-check failed: {message}")

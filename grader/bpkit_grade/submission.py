@@ -233,8 +233,8 @@ def recheck_notebooks(s: Settings, box: Box, exercises, nbgrader_ok: bool, in_ke
             continue
         result["reasons"] += r["notes"]
         for ex in mine:
-            passed, message = r["verdicts"][ex.grade_id]
-            result["exercises"][ex.grade_id] = verdict(ex, passed, message, in_kernel.get(ex.grade_id))
+            passed, message, forged = r["verdicts"][ex.grade_id]
+            result["exercises"][ex.grade_id] = verdict(ex, passed, message, in_kernel.get(ex.grade_id), forged)
     return failed
 
 
