@@ -307,3 +307,118 @@ def test_the_pure_parts_import_without_jupyter_client():
     assert done.returncode == 0, done.stderr
     # the second line shows the probe sees jupyter_client once something does import it
     assert done.stdout.split() == ["False", "True"], "importing the pure parts imported jupyter_client"
+
+
+# --- only regular files (issue 10, items 4 and 9) -------------------------------------------
+
+def _course(tmp_path):
+    """A course folder with one submission of notebook "a" and the throwaway folders a worker
+    needs; -> (settings, the submission's folder)."""
+    root, work = tmp_path / "course", tmp_path / "work"
+    sub = root / "submitted" / "ann" / "a"
+    sub.mkdir(parents=True)
+    (work / "release").mkdir(parents=True)
+    (work / "template.db").write_bytes(b"")
+    nbformat.write(nbformat.v4.new_notebook(), str(sub / "a.ipynb"))
+    (sub / "timestamp.txt").write_text("2026-11-21 12:00:00.000000 UTC")
+    s = settings(root=str(root), workroot=str(work), template_db=str(work / "template.db"),
+                 release_files=str(work / "release"), uid_base=None)
+    return s, sub
+
+
+def _secret(tmp_path):
+    secret = tmp_path / "root-only"
+    secret.write_text("THE INSTRUCTOR'S SECRET")
+    secret.chmod(0o600)
+    return secret
+
+
+BAD_FILES = {  # name -> (make it in the submission folder, the reason's words)
+    "symlinked notebook": (lambda sub, secret: (sub / "a.ipynb").unlink() or (sub / "a.ipynb").symlink_to(secret),
+                           "a.ipynb is a symbolic link"),
+    "symlinked timestamp": (lambda sub, secret: (sub / "timestamp.txt").unlink() or (sub / "timestamp.txt").symlink_to(secret),
+                            "timestamp.txt is a symbolic link"),
+    "sparse 1 GB timestamp": (lambda sub, secret: os.truncate(sub / "timestamp.txt", 1 << 30),
+                              "timestamp.txt is 1073741824 bytes"),
+    "FIFO notebook": (lambda sub, secret: (sub / "a.ipynb").unlink() or os.mkfifo(sub / "a.ipynb"), "a.ipynb is a FIFO"),
+    "device": (lambda sub, secret: os.mknod(sub / "zero", 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5)),
+               "zero is a character device"),
+    "symlink in a subfolder": (lambda sub, secret: (sub / "data").mkdir() or (sub / "data" / "x.csv").symlink_to(secret),
+                               "data/x.csv is a symbolic link"),
+    "25 MB notebook": (lambda sub, secret: os.truncate(sub / "a.ipynb", 25 << 20), "a.ipynb is 26214400 bytes"),
+    "60 MB other file": (lambda sub, secret: open(sub / "big.bin", "wb").truncate(60 << 20), "big.bin is 62914560 bytes"),
+    "5 x 45 MB": (lambda sub, secret: [open(sub / f"f{i}", "wb").truncate(45 << 20) for i in range(5)],
+                  "more than 209715200 bytes"),
+    "symlinked assignment folder": (lambda sub, secret: __import__("shutil").rmtree(sub) or sub.symlink_to(secret.parent),
+                                    "submitted/ann/a is a symbolic link, not a folder"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_a_submission_that_is_not_regular_files_fails_and_nothing_is_read(tmp_path, kind):
+    import resource
+    from bpkit_grade.submission import grade_submission
+    s, sub = _course(tmp_path)
+    make, reason = BAD_FILES[kind]
+    make(sub, _secret(tmp_path))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = grade_submission(s, "ann", None)
+    assert r["status"] == "failed" and reason in r["reasons"][0], r["reasons"]
+    assert r["exercises"]["test_f"]["score"] == 0.0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 << 10, "the file was read"  # KiB
+    leftovers = [os.path.join(d, f) for d, _, fs in os.walk(s.workroot) for f in fs]
+    assert not [p for p in leftovers if "SECRET" in open(p, errors="replace").read()], leftovers
+    assert sorted(os.listdir(s.workroot)) == ["release", "template.db"], "the box was not removed"
+
+
+def test_a_file_swapped_for_a_symlink_after_the_check_is_not_followed(tmp_path):
+    from bpkit_grade.submission import BadSubmission, copy_regular
+    src, secret = tmp_path / "timestamp.txt", _secret(tmp_path)
+    src.symlink_to(secret)
+    with pytest.raises(BadSubmission, match="could not be opened as a regular file"):
+        copy_regular(str(src), str(tmp_path / "copy"), 30)
+    assert not (tmp_path / "copy").exists()
+
+
+# --- bounded output (issue 10, item 7) ------------------------------------------------------
+
+def _stream(text, name="stdout"):
+    return {"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {"msg_id": "m"},
+            "content": {"name": name, "text": text}}
+
+
+def test_each_cells_stored_output_is_capped_with_a_note():
+    from bpkit_grade.kernel import sandboxed_execute
+    ex = sandboxed_execute()()
+    ex.reset_execution_trackers()  # what nbclient does before it runs a notebook, and a cell:
+    ex.clear_before_next_output = False
+    outs, other = [], []
+    for _ in range(2000):  # 200 MB printed, as ipykernel sends it (~100 kB a message)
+        ex.output(outs, _stream("x" * 99_999 + "\n"), None, 0)
+    png = {"msg_type": "display_data", "header": {"msg_type": "display_data"}, "parent_header": {"msg_id": "m"},
+           "content": {"data": {"image/png": "A" * 499_000}, "metadata": {}}}
+    for _ in range(10):
+        ex.output(outs, png, None, 0)
+    ex.output(other, _stream("the next cell still shows its output\n"), None, 1)
+    text = "".join(o.get("text", "") for o in outs)
+    assert len(text) < 100_200 and "x\n\n[output cut at 100 kB by bpkit-grade]\n" in text
+    assert sum(o.output_type == "display_data" for o in outs) == 4  # 2 MB of rich output
+    assert "[output cut at 2000 kB by bpkit-grade]" in text
+    assert other[0].text == "the next cell still shows its output\n"
+    assert not [o for o in outs if o.get("name") == "stderr"], "a note on stderr would fail a test cell"
+
+
+# --- console output escapes control characters (issue 10, item 11) --------------------------
+
+def test_what_a_submission_says_reaches_the_terminal_escaped():
+    from bpkit_grade.autograde import progress_line, summary
+    r = {"student": "eve\x1b]0;owned\x07\x1b[2J", "status": "failed", "seconds": 1.0,
+         "reasons": ["f(...) raised ValueError: \r\x1b[32mall good\u202e"],
+         "exercises": {"test_f": {"score": 0.0}}}
+    line = progress_line(1, 1, r, 2.0)
+    assert not any(c in line for c in "\x1b\x07\r\u202e"), repr(line)
+    assert "eve\\x1b]0;owned\\x07" in line and "\\x0d\\x1b[32mall good\\u202e" in line
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        summary("a", {"x": r}, "/tmp/a.csv", 1.0)
+    assert "\x1b" not in out.getvalue() and "failed: eve\\x1b" in out.getvalue()

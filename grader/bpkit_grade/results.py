@@ -9,7 +9,18 @@ it did) and ``seconds``.
 """
 from __future__ import annotations
 
+import re
+
 STATUS_OK, STATUS_FLAGGED, STATUS_FAILED = "ok", "flagged", "failed"
+
+#: control characters (C0, DEL, C1) and the bidirectional overrides that reorder what a terminal shows
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text) -> str:
+    """``text`` (a student id, a reason, an exception message: anything that comes from a
+    submission) safe for the instructor's terminal: control characters as ``\\x1b``, ``\\u202e``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", str(text))
 
 
 def new_result(student: str) -> dict:
