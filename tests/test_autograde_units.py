@@ -76,7 +76,7 @@ class InProcess:
     def __init__(self):
         self.namespace, self.ran, self.closed = {}, [], False
 
-    def run(self, code):
+    def run(self, code, collect=None):
         self.ran.append(code)
         out = io.StringIO()
         try:
@@ -84,6 +84,15 @@ class InProcess:
                 exec(code, self.namespace)
         except Exception as e:
             return "error", out.getvalue(), f"{type(e).__name__}: {e}"
+        finally:
+            for hook in self.namespace.get("_post_run_cell", []):  # as IPython's post_run_cell
+                with contextlib.redirect_stdout(out):
+                    hook(code)
+        if collect is not None:
+            text = out.getvalue()
+            for k in range(0, len(text), 4096):  # in pieces, as ipykernel streams it
+                collect(text[k:k + 4096])
+            return "ok", "", None
         return "ok", out.getvalue(), None
 
     def restart(self, replay):
@@ -91,6 +100,23 @@ class InProcess:
 
     def close(self):
         self.closed = True
+
+
+class Prints(InProcess):
+    """A kernel whose student code made the call print ``payload`` after the call's token."""
+
+    def __init__(self, payload):
+        super().__init__()
+        self.payload = payload
+
+    def run(self, code, collect=None):
+        if collect is None:
+            return super().run(code)
+        self.ran.append(code)
+        nonce = code.split("print(")[1][1:17]
+        collect(nonce + self.payload[:len(self.payload) // 2])
+        collect(self.payload[len(self.payload) // 2:] + "\n")
+        return "ok", "", None
 
 
 def _notebook(tmp_path, answer):
@@ -112,9 +138,97 @@ def _notebook(tmp_path, answer):
 def test_the_recheck_runs_student_cells_only_and_judges_here(tmp_path, answer, passed, message):
     kernel = InProcess()
     r = recheck(_notebook(tmp_path, answer), [EX], seed=1, timeout=5, kernel=kernel)
-    got_passed, got_message = r["verdicts"]["test_f"]
-    assert (got_passed, got_message[:len(message)]) == (passed, message), got_message
+    got_passed, got_message, forged = r["verdicts"]["test_f"]
+    assert (got_passed, got_message[:len(message)], forged) == (passed, message, False), got_message
     assert kernel.closed and not any("SystemExit" in code for code in kernel.ran)
+
+
+# A student who knows the re-check's code: the call's cell carries its one-time token, so code
+# that runs around the call (an IPython hook, a wrapper of the function) can print lines with it.
+_TOKEN = "import sys as _s\n_tok = lambda: _s._getframe(2).f_code.co_consts  # the call cell's constants\n"
+FORGED = {
+    # a hook after the call prints a second, "right" line: the last line used to win
+    "second_line": ("def f(x):\n    return -x\n_post_run_cell = [lambda code: print(code.split(\"print(\")[1][1:17]"
+                    " + '{\"__ndarray__\": [0.0], \"dtype\": \"float64\"}')]\n",
+                    "2 result lines"),
+    # the token printed early, by the function itself, then the real line
+    "early": ("import inspect\ndef f(x):\n    src = inspect.stack()[1].frame.f_code.co_consts\n"
+              "    print([c for c in src if isinstance(c, str) and len(c) == 16][0] + '[1]')\n    return x\n",
+              "2 result lines"),
+    # 60 bytes that made the grader allocate 200 MB, per call (the student rebinds
+    # bpkit.checks.to_plain or json.dumps in the kernel; here: the line the kernel prints)
+    "void_dtype": ('{"__ndarray__": 0, "dtype": "V200000000"}', "dtype 'V200000000'"),
+    "subarray_dtype": ('{"__ndarray__": [0], "dtype": "(5000,5000)f8"}', "dtype '(5000,5000)f8'"),
+    "object_dtype": ('{"__ndarray__": [0], "dtype": "O"}', "dtype 'O'"),
+    "extra_keys": ('{"__ndarray__": [0], "dtype": "float64", "shape": [1000000000]}', "keys"),
+    "many_values": ("def f(x):\n    return [0] * 2000\n", "more than 1024 values"),
+    "many_values_in_array": ('{"__ndarray__": [' + ",".join(["0"] * 5000) + '], "dtype": "float64"}', "more than 1024 values"),
+    "huge_line": ("def f(x):\n    return 'x' * 10**6\n", "longer than"),
+    "deep": ("def f(x):\n    v = 1.0\n    for _ in range(50):\n        v = [v]\n    return v\n", "nested deeper"),
+    "deep_array": ('{"__ndarray__": ' + "[" * 50 + "1" + "]" * 50 + ', "dtype": "float64"}', "nested deeper"),
+    "strings_in_array": ('{"__ndarray__": ["1e9"], "dtype": "float64"}', "holds a str"),
+    "ragged": ('{"__ndarray__": [[1.0], [1.0, 2.0]], "dtype": "float64"}', "does not decode"),
+    "big_int": ('{"__ndarray__": [1000000000000000000000000000000], "dtype": "int64"}', "does not decode"),
+    "huge_digits": ("9" * 9000, "not JSON"),
+    "bracket_bomb": ("[" * 15000, "not JSON"),
+    "not_json": ('{"__ndarray__": [1.0, ', "not JSON"),
+    "no_newline_early": ("def f(x):\n    import inspect\n    src = inspect.stack()[1].frame.f_code.co_consts\n"
+                         "    print([c for c in src if isinstance(c, str) and len(c) == 16][0], end='')\n    return x\n",
+                         "not JSON"),
+}
+
+
+@pytest.mark.parametrize("kind", list(FORGED))
+def test_a_forged_or_inflated_result_is_tampering_and_allocates_nothing_big(tmp_path, kind):
+    import tracemalloc
+    answer, reason = FORGED[kind]
+    kernel = InProcess() if answer.startswith(("def ", "import")) else Prints(answer)
+    answer = answer if isinstance(kernel, InProcess) else "def f(x):\n    return x\n"
+    tracemalloc.start()
+    r = recheck(_notebook(tmp_path, answer), [EX], seed=1, timeout=5, kernel=kernel)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    passed, message, forged = r["verdicts"]["test_f"]
+    assert (passed, forged) == (False, True) and reason in message, message
+    assert peak < 30 << 20, f"the grader allocated {peak >> 20} MB for {kind}"
+    v = verdict(EX, passed, message, 0.0, forged)
+    assert v["flag"] == "tampering" and "suspected tampering: f(...): the result channel" in v["note"]
+
+
+@pytest.mark.parametrize("answer", [
+    "def f(x):\n    print('debugging', x)\n    return x\n",                   # prints of its own
+    "def f(x):\n    print('.' * 10**6)\n    return x\n",                       # lots of them
+    "import numpy as np\ndef f(x):\n    return np.asarray(x, dtype=np.float32)\n",
+    "import numpy as np\ndef f(x):\n    return np.outer(x, x).diagonal() ** 0.5 * np.sign(x)\n",
+])
+def test_honest_answers_pass_the_bounded_channel(tmp_path, answer):
+    r = recheck(_notebook(tmp_path, answer), [EX], seed=1, timeout=5, kernel=InProcess())
+    assert r["verdicts"]["test_f"][0], r["verdicts"]
+
+
+@pytest.mark.parametrize("answer, wrong", [
+    ("import numpy as np\ndef f(x):\n    return np.outer(x, x)\n", "shape"),         # a mistake, 3x3
+    ("def f(x):\n    return float('nan')\n", "f"),                                    # NaN is a number
+    ("def f(x):\n    return {'a': 1}\n", "f"),
+])
+def test_honest_mistakes_are_wrong_answers_not_tampering(tmp_path, answer, wrong):
+    r = recheck(_notebook(tmp_path, answer), [EX], seed=1, timeout=5, kernel=InProcess())
+    passed, message, forged = r["verdicts"]["test_f"]
+    assert (passed, forged) == (False, False) and "is wrong on fresh inputs" in message, message
+
+
+def test_result_lines_keep_two_bounded_lines_whatever_streams_in():
+    from bpkit_grade.recheck import ResultLines
+    lines = ResultLines("TOKEN", 100)
+    for _ in range(10_000):
+        lines.feed("noise " * 30 + "\n")  # many small lines, dropped as they come
+    lines.feed("TOK")
+    lines.feed("EN[1.0")
+    lines.feed(", 2.0]\nTOKEN" + "9" * 10**6)  # a piece split mid-marker, then a huge line
+    lines.feed("\nTOKEN[3]\nTOKEN[4]")
+    lines.done()
+    assert lines.lines == ["TOKEN[1.0, 2.0]", "TOKEN[3]"] and (lines.count, lines.overlong) == (4, 1)
+    assert sum(map(len, lines.lines)) + sum(map(len, lines._cur)) < 300
 
 
 def test_the_recheck_wins_and_disagreement_is_flagged():
@@ -193,3 +307,118 @@ def test_the_pure_parts_import_without_jupyter_client():
     assert done.returncode == 0, done.stderr
     # the second line shows the probe sees jupyter_client once something does import it
     assert done.stdout.split() == ["False", "True"], "importing the pure parts imported jupyter_client"
+
+
+# --- only regular files (issue 10, items 4 and 9) -------------------------------------------
+
+def _course(tmp_path):
+    """A course folder with one submission of notebook "a" and the throwaway folders a worker
+    needs; -> (settings, the submission's folder)."""
+    root, work = tmp_path / "course", tmp_path / "work"
+    sub = root / "submitted" / "ann" / "a"
+    sub.mkdir(parents=True)
+    (work / "release").mkdir(parents=True)
+    (work / "template.db").write_bytes(b"")
+    nbformat.write(nbformat.v4.new_notebook(), str(sub / "a.ipynb"))
+    (sub / "timestamp.txt").write_text("2026-11-21 12:00:00.000000 UTC")
+    s = settings(root=str(root), workroot=str(work), template_db=str(work / "template.db"),
+                 release_files=str(work / "release"), uid_base=None)
+    return s, sub
+
+
+def _secret(tmp_path):
+    secret = tmp_path / "root-only"
+    secret.write_text("THE INSTRUCTOR'S SECRET")
+    secret.chmod(0o600)
+    return secret
+
+
+BAD_FILES = {  # name -> (make it in the submission folder, the reason's words)
+    "symlinked notebook": (lambda sub, secret: (sub / "a.ipynb").unlink() or (sub / "a.ipynb").symlink_to(secret),
+                           "a.ipynb is a symbolic link"),
+    "symlinked timestamp": (lambda sub, secret: (sub / "timestamp.txt").unlink() or (sub / "timestamp.txt").symlink_to(secret),
+                            "timestamp.txt is a symbolic link"),
+    "sparse 1 GB timestamp": (lambda sub, secret: os.truncate(sub / "timestamp.txt", 1 << 30),
+                              "timestamp.txt is 1073741824 bytes"),
+    "FIFO notebook": (lambda sub, secret: (sub / "a.ipynb").unlink() or os.mkfifo(sub / "a.ipynb"), "a.ipynb is a FIFO"),
+    "device": (lambda sub, secret: os.mknod(sub / "zero", 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5)),
+               "zero is a character device"),
+    "symlink in a subfolder": (lambda sub, secret: (sub / "data").mkdir() or (sub / "data" / "x.csv").symlink_to(secret),
+                               "data/x.csv is a symbolic link"),
+    "25 MB notebook": (lambda sub, secret: os.truncate(sub / "a.ipynb", 25 << 20), "a.ipynb is 26214400 bytes"),
+    "60 MB other file": (lambda sub, secret: open(sub / "big.bin", "wb").truncate(60 << 20), "big.bin is 62914560 bytes"),
+    "5 x 45 MB": (lambda sub, secret: [open(sub / f"f{i}", "wb").truncate(45 << 20) for i in range(5)],
+                  "more than 209715200 bytes"),
+    "symlinked assignment folder": (lambda sub, secret: __import__("shutil").rmtree(sub) or sub.symlink_to(secret.parent),
+                                    "submitted/ann/a is a symbolic link, not a folder"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_a_submission_that_is_not_regular_files_fails_and_nothing_is_read(tmp_path, kind):
+    import resource
+    from bpkit_grade.submission import grade_submission
+    s, sub = _course(tmp_path)
+    make, reason = BAD_FILES[kind]
+    make(sub, _secret(tmp_path))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = grade_submission(s, "ann", None)
+    assert r["status"] == "failed" and reason in r["reasons"][0], r["reasons"]
+    assert r["exercises"]["test_f"]["score"] == 0.0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 << 10, "the file was read"  # KiB
+    leftovers = [os.path.join(d, f) for d, _, fs in os.walk(s.workroot) for f in fs]
+    assert not [p for p in leftovers if "SECRET" in open(p, errors="replace").read()], leftovers
+    assert sorted(os.listdir(s.workroot)) == ["release", "template.db"], "the box was not removed"
+
+
+def test_a_file_swapped_for_a_symlink_after_the_check_is_not_followed(tmp_path):
+    from bpkit_grade.submission import BadSubmission, copy_regular
+    src, secret = tmp_path / "timestamp.txt", _secret(tmp_path)
+    src.symlink_to(secret)
+    with pytest.raises(BadSubmission, match="could not be opened as a regular file"):
+        copy_regular(str(src), str(tmp_path / "copy"), 30)
+    assert not (tmp_path / "copy").exists()
+
+
+# --- bounded output (issue 10, item 7) ------------------------------------------------------
+
+def _stream(text, name="stdout"):
+    return {"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {"msg_id": "m"},
+            "content": {"name": name, "text": text}}
+
+
+def test_each_cells_stored_output_is_capped_with_a_note():
+    from bpkit_grade.kernel import sandboxed_execute
+    ex = sandboxed_execute()()
+    ex.reset_execution_trackers()  # what nbclient does before it runs a notebook, and a cell:
+    ex.clear_before_next_output = False
+    outs, other = [], []
+    for _ in range(2000):  # 200 MB printed, as ipykernel sends it (~100 kB a message)
+        ex.output(outs, _stream("x" * 99_999 + "\n"), None, 0)
+    png = {"msg_type": "display_data", "header": {"msg_type": "display_data"}, "parent_header": {"msg_id": "m"},
+           "content": {"data": {"image/png": "A" * 499_000}, "metadata": {}}}
+    for _ in range(10):
+        ex.output(outs, png, None, 0)
+    ex.output(other, _stream("the next cell still shows its output\n"), None, 1)
+    text = "".join(o.get("text", "") for o in outs)
+    assert len(text) < 100_200 and "x\n\n[output cut at 100 kB by bpkit-grade]\n" in text
+    assert sum(o.output_type == "display_data" for o in outs) == 4  # 2 MB of rich output
+    assert "[output cut at 2000 kB by bpkit-grade]" in text
+    assert other[0].text == "the next cell still shows its output\n"
+    assert not [o for o in outs if o.get("name") == "stderr"], "a note on stderr would fail a test cell"
+
+
+# --- console output escapes control characters (issue 10, item 11) --------------------------
+
+def test_what_a_submission_says_reaches_the_terminal_escaped():
+    from bpkit_grade.autograde import progress_line, summary
+    r = {"student": "eve\x1b]0;owned\x07\x1b[2J", "status": "failed", "seconds": 1.0,
+         "reasons": ["f(...) raised ValueError: \r\x1b[32mall good\u202e"],
+         "exercises": {"test_f": {"score": 0.0}}}
+    line = progress_line(1, 1, r, 2.0)
+    assert not any(c in line for c in "\x1b\x07\r\u202e"), repr(line)
+    assert "eve\\x1b]0;owned\\x07" in line and "\\x0d\\x1b[32mall good\\u202e" in line
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        summary("a", {"x": r}, "/tmp/a.csv", 1.0)
+    assert "\x1b" not in out.getvalue() and "failed: eve\\x1b" in out.getvalue()

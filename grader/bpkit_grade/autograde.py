@@ -38,7 +38,7 @@ import warnings
 
 from bpkit_grade.merge import merge, write_csv
 from bpkit_grade.recheck import compare, decode, encode
-from bpkit_grade.results import STATUS_FAILED, STATUS_FLAGGED, STATUS_OK
+from bpkit_grade.results import STATUS_FAILED, STATUS_FLAGGED, STATUS_OK, printable
 from bpkit_grade.settings import Settings, load_exercises, preflight, prepare
 
 __all__ = ["main", "load_exercises", "encode", "decode", "compare", "write_csv", "merge", "prepare",
@@ -109,17 +109,24 @@ def grade_all(s: Settings, jobs: int) -> dict:
             for n, r in enumerate(pool.run(s.students), 1):
                 merge(gb, s, r)
                 results[r["student"]] = r
-                score = sum(e["score"] for e in r["exercises"].values())
-                why = ("  " + "; ".join(r["reasons"])[:160]) if r["status"] != STATUS_OK else ""
-                print(f"[{n:>{len(str(n_all))}}/{n_all}] {r['student']:<20} "
-                      f"{score:g}/{total_max:g}  {r['status']:<8} {r['seconds']:6.1f} s{why}", flush=True)
+                print(progress_line(n, n_all, r, total_max), flush=True)
     finally:
         pool.close()
     return results
 
 
+def progress_line(n: int, n_all: int, r: dict, total_max: float) -> str:
+    """One submission's line on the terminal: what came from the submission (its id, the
+    reasons) with its control characters escaped (results.printable)."""
+    score = sum(e["score"] for e in r["exercises"].values())
+    why = ("  " + printable("; ".join(r["reasons"]))[:160]) if r["status"] != STATUS_OK else ""
+    return (f"[{n:>{len(str(n_all))}}/{n_all}] {printable(r['student']):<20} "
+            f"{score:g}/{total_max:g}  {r['status']:<8} {r['seconds']:6.1f} s{why}")
+
+
 def summary(assignment: str, results: dict, csv_path: str, wall: float) -> None:
-    bad = {k: [r["student"] for r in results.values() if r["status"] == k] for k in (STATUS_FLAGGED, STATUS_FAILED)}
+    bad = {k: [printable(r["student"]) for r in results.values() if r["status"] == k]
+           for k in (STATUS_FLAGGED, STATUS_FAILED)}
     print(f"bpkit-grade: {len(results)} graded in {wall:.1f} s ({wall / len(results):.2f} s per submission "
           f"wall, {sum(r['seconds'] for r in results.values()) / len(results):.2f} s each in a worker); "
           f"flagged: {', '.join(bad[STATUS_FLAGGED]) or 'none'}; failed: {', '.join(bad[STATUS_FAILED]) or 'none'}")

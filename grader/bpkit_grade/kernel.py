@@ -7,6 +7,7 @@ started, not at the top of pure code.
 from __future__ import annotations
 
 import dataclasses
+import json
 import queue
 import tempfile
 import time
@@ -16,6 +17,16 @@ from traitlets import Instance
 from traitlets.config import LoggingConfigurable
 
 from bpkit_grade.sandbox import Confinement, kill_user
+
+
+#: the stored output of one cell in the autograded notebook, characters (one message from the
+#: kernel is still read whole by jupyter_client: ZMQ_MAXMSGSIZE would drop it, but libzmq then
+#: never reconnects the socket, measured with 4.3.5; so a message is bounded by the kernel's
+#: memory limit only, see docs/instructor.md)
+MAX_CELL_TEXT = 100_000          # stream text and tracebacks
+MAX_CELL_RICH = 2_000_000        # everything else (images, SVG graphs, HTML)
+#: the error line (``ename: evalue``) kept of one run
+MAX_ERROR = 2000
 
 
 class _Sandboxed(LoggingConfigurable):
@@ -49,8 +60,58 @@ def sandboxed_execute():
         def __init__(self, *args, **kwargs):
             kwargs["kernel_manager_class"] = SandboxKernelManager
             super().__init__(*args, **kwargs)
+            self._budget = {}
+
+        def preprocess(self, nb, resources=None, km=None):
+            self._budget = {}  # per notebook
+            return super().preprocess(nb, resources, km=km)
+
+        def output(self, outs, msg, display_id, cell_index):
+            """nbclient's output, capped per cell (:class:`OutputBudget`)."""
+            budget = self._budget.setdefault(cell_index, OutputBudget())
+            if budget.take(msg, outs):
+                return super().output(outs, msg, display_id, cell_index)
+            return None
 
     return SandboxedExecute
+
+
+def _output_size(msg) -> int:
+    content = msg.get("content", {})
+    if msg.get("msg_type") == "stream":
+        return len(content.get("text", ""))
+    if msg.get("msg_type") == "error":
+        return sum(map(len, content.get("traceback", []))) + len(content.get("evalue", ""))
+    return len(json.dumps(content.get("data", {}), default=str))
+
+
+class OutputBudget:
+    """What one cell may store: ``text`` characters of streams and tracebacks, ``rich`` of other
+    outputs; past that, outputs are dropped and one note says where (it goes to stdout, so a
+    test cell's verdict is not changed by it: nbgrader fails a test cell with any stderr)."""
+
+    def __init__(self, text: int = MAX_CELL_TEXT, rich: int = MAX_CELL_RICH):
+        self.left = {"text": text, "rich": rich}
+        self.limit = dict(self.left)
+        self.noted = set()
+
+    def take(self, msg, outs) -> bool:
+        """-> whether ``msg`` may be stored; when it may not, append the note to ``outs`` once."""
+        kind = "text" if msg.get("msg_type") in ("stream", "error") else "rich"
+        size = _output_size(msg)
+        if size <= self.left[kind]:
+            self.left[kind] -= size
+            return True
+        if kind not in self.noted:
+            self.noted.add(kind)
+            import nbformat
+            if kind == "text" and msg.get("msg_type") == "stream" and self.left[kind] > 0:
+                head = msg["content"]["text"][:self.left[kind]]  # the part that fits, then the note
+                outs.append(nbformat.v4.new_output("stream", name=msg["content"]["name"], text=head))
+            self.left[kind] = 0
+            outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                f"\n[output cut at {self.limit[kind] // 1000} kB by bpkit-grade]\n")))
+        return False
 
 
 class Kernel:
@@ -87,14 +148,16 @@ class Kernel:
         for code in replay:
             self.run(code)
 
-    def run(self, code: str):
+    def run(self, code: str, collect=None):
         """-> (status, stdout, error): status is ok, error, timeout (interrupted), hang (ignored
-        the interrupt) or died."""
+        the interrupt) or died. ``collect``: called with each piece of the run's stdout as it
+        arrives (e.g. ``recheck.ResultLines.feed``); then ``stdout`` is "", else it is the first
+        ``MAX_CELL_TEXT`` characters only. ``error`` is cut at ``MAX_ERROR``."""
         if not self.ready:
             self.kc.wait_for_ready(timeout=60)
             self.ready = True
         msg_id = self.kc.execute(code, allow_stdin=False)
-        deadline, interrupted, out, err = time.monotonic() + self.timeout, False, [], None
+        deadline, interrupted, out, err, kept = time.monotonic() + self.timeout, False, [], None, 0
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -113,9 +176,13 @@ class Kernel:
                 continue
             kind, content = msg["msg_type"], msg["content"]
             if kind == "stream" and content["name"] == "stdout":
-                out.append(content["text"])
+                if collect is not None:
+                    collect(content["text"])
+                elif kept < MAX_CELL_TEXT:
+                    out.append(content["text"][:MAX_CELL_TEXT - kept])
+                    kept += len(out[-1])
             elif kind == "error":
-                err = f"{content['ename']}: {content['evalue']}"
+                err = f"{content['ename']}: {content['evalue']}"[:MAX_ERROR]
             elif kind == "status" and content["execution_state"] == "idle":
                 status = "timeout" if interrupted else ("error" if err else "ok")
                 return status, "".join(out), err

@@ -20,7 +20,97 @@ encode, decode = to_plain, from_plain
 
 
 class UnreadableResult(Exception):
-    """The kernel printed no result line for the call, or one that does not decode."""
+    """The kernel printed no result line for the call: a wrong answer (e.g. ``print`` rebound)."""
+
+
+class ForgedResult(UnreadableResult):
+    """The kernel sent what the grader's own call code cannot print: a second result line, one
+    that is not JSON, too long, nested too deep, too many values, or an array that is not plain
+    numbers. Tampering (student code wrote to the channel), flagged."""
+
+
+#: dtypes a result array may have (what ``to_plain`` of a number array gives); "V200000000",
+#: "(1000,1000)f8", "O" and strings are refused
+NUMBER_DTYPES = frozenset(["bool", "float16", "float32", "float64"]
+                          + [f"{u}int{b}" for u in ("", "u") for b in (8, 16, 32, 64)])
+
+
+class ResultLines:
+    """The result lines of one call, taken from its stdout as it streams in (``feed``): lines
+    that start with ``marker``, at most two kept (one is a result, two is tampering), each at
+    most ``max_len`` characters (a longer one is only counted). Every other line is dropped as it
+    arrives, so this holds at most ``2 * max_len`` characters whatever the kernel prints."""
+
+    def __init__(self, marker: str, max_len: int):
+        self.marker, self.max_len = marker, max_len
+        self.lines, self.count, self.overlong = [], 0, 0
+        self._cur, self._len, self._state = [], 0, "start"  # start, keep, skip (not ours), long
+
+    def feed(self, text: str) -> None:
+        pos = 0
+        while pos < len(text):
+            nl = text.find("\n", pos)
+            self._add(text[pos:] if nl < 0 else text[pos:nl])
+            if nl < 0:
+                return
+            self._end_line()
+            pos = nl + 1
+
+    def done(self) -> "ResultLines":
+        """The output is complete: an unterminated last line counts too."""
+        if self._len or self._cur:
+            self._end_line()
+        return self
+
+    def _add(self, piece: str) -> None:
+        if self._state == "skip":
+            return
+        self._len += len(piece)
+        if self._state == "long":
+            return
+        self._cur.append(piece)
+        if self._state == "start" and self._len >= len(self.marker):
+            head = "".join(self._cur)
+            self._cur = [head]
+            self._state = "keep" if head.startswith(self.marker) else "skip"
+        if self._state == "skip" or self._len > self.max_len:
+            self._state = "long" if self._state != "skip" else "skip"
+            self._cur = []
+
+    def _end_line(self) -> None:
+        line = "".join(self._cur)
+        if self._state == "long":
+            self.count, self.overlong = self.count + 1, self.overlong + 1
+        elif self._state == "keep":
+            self.count += 1
+            if len(self.lines) < 2:
+                self.lines.append(line)
+        self._cur, self._len, self._state = [], 0, "start"
+
+
+def result_limits(expected) -> tuple[int, int, int]:
+    """-> (characters of the result line, values, nesting depth) a result may have: a small
+    multiple of the reference result's (room for honest mistakes such as an outer product where
+    a vector was expected), never less than a small floor."""
+    try:
+        plain = encode(expected)
+        chars = len(json.dumps(plain))
+    except (TypeError, ValueError):  # a reference result to_plain cannot write: default bounds
+        plain, chars = None, 0
+    values, depth = _shape(plain)
+    return max(16_384, 8 * chars), max(1024, 8 * values), depth + 2
+
+
+def _shape(v, depth=0) -> tuple[int, int]:
+    """-> (values, nesting depth) of a plain (JSON) value."""
+    if isinstance(v, dict) and "__ndarray__" in v:
+        a = np.asarray(v["__ndarray__"])
+        return max(1, a.size), depth + 1 + a.ndim
+    if isinstance(v, (list, dict)):
+        items = v.values() if isinstance(v, dict) else v
+        sub = [_shape(x, depth + 1) for x in items] or [(0, depth + 1)]
+        return 1 + sum(n for n, _ in sub), max(d for _, d in sub)
+    return 1, depth
 
 
 def compare(exercise, got, expected, args=()):
@@ -40,15 +130,71 @@ def call_code(nonce: str, function: str, args_json: str) -> str:
             f"*__bpkit_dec(__bpkit_json.loads({args_json!r}))))))\n")
 
 
-def read_result(out: str, nonce: str):
-    """The value the call printed after ``nonce`` (its last such line), decoded."""
-    lines = [ln for ln in out.splitlines() if ln.startswith(nonce)]
-    if not lines:
+def read_result(lines: ResultLines, expected=None):
+    """The one result the call printed (``lines``: its result lines), decoded within the bounds
+    of ``expected`` (the reference result for the same inputs, see :func:`result_limits`).
+    Raises UnreadableResult when there is none, ForgedResult when it is not what the grader's
+    call code prints."""
+    lines.done()
+    if lines.count == 0:
         raise UnreadableResult("no result line")
+    if lines.count > 1:
+        raise ForgedResult(f"{lines.count} result lines for one call, where the grader prints one")
+    if lines.overlong:
+        raise ForgedResult(f"a result line longer than {lines.max_len} characters")
+    _, max_values, max_depth = result_limits(expected)
     try:
-        return decode(json.loads(lines[-1][len(nonce):]))
-    except (ValueError, TypeError, KeyError, RecursionError) as e:  # bad JSON, dtype or structure
-        raise UnreadableResult(type(e).__name__) from e
+        plain = json.loads(lines.lines[0][len(lines.marker):])
+    except (ValueError, RecursionError) as e:  # bad JSON, a 10,000-digit integer, deep nesting
+        raise ForgedResult(f"the result line is not JSON ({type(e).__name__})") from e
+    return decode_bounded(plain, max_values, max_depth)
+
+
+def decode_bounded(plain, max_values: int, max_depth: int):
+    """``decode(plain)``, refusing (ForgedResult) more than ``max_values`` values, nesting deeper
+    than ``max_depth``, and arrays that are not plain numbers of a NUMBER_DTYPES dtype."""
+    budget = [max_values]
+
+    def count(n=1):
+        budget[0] -= n
+        if budget[0] < 0:
+            raise ForgedResult(f"more than {max_values} values in the result")
+
+    def walk(v, depth):
+        if depth > max_depth:
+            raise ForgedResult(f"the result is nested deeper than {max_depth} levels")
+        count()
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if isinstance(v, list):
+            return [walk(x, depth + 1) for x in v]
+        if "__ndarray__" in v:
+            return array(v, depth)
+        return {k: walk(x, depth + 1) for k, x in v.items()}
+
+    def numbers(v, depth):  # the nested lists of an array: numbers only, within the bounds
+        if depth > max_depth:
+            raise ForgedResult(f"the result is nested deeper than {max_depth} levels")
+        if isinstance(v, list):
+            count(len(v))
+            for x in v:
+                numbers(x, depth + 1)
+        elif not isinstance(v, (bool, int, float)):
+            raise ForgedResult(f"an array holds a {type(v).__name__}, not a number")
+
+    def array(v, depth):
+        if set(v) != {"__ndarray__", "dtype"} or v["dtype"] not in NUMBER_DTYPES:
+            dtype = str(v.get("dtype"))[:40]
+            raise ForgedResult(f"an array of dtype {dtype!r} (plain numbers only: "
+                               "bool, int, uint, float)" if set(v) == {"__ndarray__", "dtype"}
+                               else f"an array with the keys {sorted(v)[:5]}")
+        numbers(v["__ndarray__"], depth + 1)
+        try:
+            return np.array(v["__ndarray__"], dtype=v["dtype"])
+        except (ValueError, TypeError, OverflowError) as e:  # ragged, or 10**30 as int64
+            raise ForgedResult(f"an array that does not decode ({type(e).__name__})") from e
+
+    return walk(plain, 0)
 
 
 def is_test_cell(cell) -> bool:
@@ -59,7 +205,8 @@ def is_test_cell(cell) -> bool:
 def recheck(nb_path: str, exercises, seed: int, timeout: float, kernel) -> dict:
     """Run the student's cells of one notebook in ``kernel`` (fresh, sandboxed), call each
     exercise's function on fresh inputs, compare here. -> {"verdicts": {grade_id: (passed,
-    message)}, "notes": [...]}. Closes the kernel."""
+    message, forged)}, "notes": [...]}; ``forged``: the result channel was tampered with
+    (ForgedResult). Closes the kernel."""
     import nbformat
     nb = nbformat.read(nb_path, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)]
@@ -92,24 +239,27 @@ def _run_student_cells(cells, timeout, kernel) -> tuple[list[str], list[str]]:
     return done, notes
 
 
-def _check_one(ex, rng, timeout, kernel) -> tuple[tuple[bool, str], str]:
-    """Call one exercise's function in the kernel. -> ((passed, message), the run's status)."""
+def _check_one(ex, rng, timeout, kernel) -> tuple[tuple[bool, str, bool], str]:
+    """Call one exercise's function in the kernel. -> ((passed, message, forged), the run's status)."""
     args = ex.make_inputs(rng)
     expected = ex.reference(*args)
     nonce = secrets.token_hex(8)
-    status, out, err = kernel.run(call_code(nonce, ex.function, json.dumps(encode(list(args)))))
+    lines = ResultLines(nonce, result_limits(expected)[0] + len(nonce))
+    status, _, err = kernel.run(call_code(nonce, ex.function, json.dumps(encode(list(args)))), collect=lines.feed)
     call = f"{ex.function}(...)"
     if status in ("hang", "timeout"):
-        return (False, f"{call} did not return within {timeout} s"), status
+        return (False, f"{call} did not return within {timeout} s", False), status
     if status == "died":
-        return (False, f"{call} killed the kernel (os._exit, crash or memory)"), status
+        return (False, f"{call} killed the kernel (os._exit, crash or memory)", False), status
     if err:
-        return (False, f"{call} raised {err}"), status
+        return (False, f"{call} raised {err}", False), status
     try:
-        got = read_result(out, nonce)
+        got = read_result(lines, expected)
         compare(ex, got, expected, args)
     except AssertionError as e:
-        return (False, f"{call} is wrong on fresh inputs: {e}"), status
+        return (False, f"{call} is wrong on fresh inputs: {e}", False), status
+    except ForgedResult as e:
+        return (False, f"{call}: the result channel was tampered with: {e}", True), status
     except UnreadableResult as e:
-        return (False, f"{call} gave no readable result ({e})"), status
-    return (True, ""), status
+        return (False, f"{call} gave no readable result ({e})", False), status
+    return (True, "", False), status

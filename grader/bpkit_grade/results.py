@@ -9,7 +9,18 @@ it did) and ``seconds``.
 """
 from __future__ import annotations
 
+import re
+
 STATUS_OK, STATUS_FLAGGED, STATUS_FAILED = "ok", "flagged", "failed"
+
+#: control characters (C0, DEL, C1) and the bidirectional overrides that reorder what a terminal shows
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text) -> str:
+    """``text`` (a student id, a reason, an exception message: anything that comes from a
+    submission) safe for the instructor's terminal: control characters as ``\\x1b``, ``\\u202e``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", str(text))
 
 
 def new_result(student: str) -> dict:
@@ -26,11 +37,14 @@ def failure(student: str, reason: str, points: dict) -> dict:
     return result
 
 
-def verdict(ex, passed: bool, message: str, in_kernel) -> dict:
-    """Combine the re-check (which wins) with the in-kernel nbgrader score."""
+def verdict(ex, passed: bool, message: str, in_kernel, forged: bool = False) -> dict:
+    """Combine the re-check (which wins) with the in-kernel nbgrader score. ``forged``: the
+    re-check's result channel was tampered with (flagged whatever the in-kernel score)."""
     score = float(ex.points) if passed else 0.0
     flag, note = "", message
-    if in_kernel is not None and not passed and in_kernel > 0:
+    if forged:
+        flag, note = "tampering", f"suspected tampering: {message}"
+    elif in_kernel is not None and not passed and in_kernel > 0:
         flag = "tampering"
         note = (f"suspected tampering: the in-kernel test gave {in_kernel:g}/{ex.points:g} but "
                 f"the re-check failed: {message}")

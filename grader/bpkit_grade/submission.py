@@ -14,14 +14,25 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import tempfile
 import traceback
 from dataclasses import dataclass
 
 from bpkit_grade.recheck import recheck
-from bpkit_grade.results import STATUS_FAILED, STATUS_FLAGGED, new_result, verdict
+from bpkit_grade.results import STATUS_FAILED, STATUS_FLAGGED, failure, new_result, printable, verdict
 from bpkit_grade.sandbox import kill_user
 from bpkit_grade.settings import Settings, load_exercises, one_line
+
+
+#: bytes: the largest notebook, other file and whole submission that is read (larger: failed)
+MAX_NOTEBOOK, MAX_FILE, MAX_SUBMISSION = 20 << 20, 50 << 20, 200 << 20
+MAX_TIMESTAMP = 4096
+
+
+class BadSubmission(Exception):
+    """The submission holds what is not a regular file of a sane size (a symlink, FIFO, device,
+    a sparse 1 GB file): nothing of it is read, the submission fails with this reason."""
 
 
 class GradebookUnreadable(Exception):
@@ -73,7 +84,10 @@ def grade_submission(s: Settings, student: str, uid) -> dict:
     confinement = s.confinement(recheck_uid, box.home("recheck"), box.audit_log, recheck=True)
     kernels = Kernels(lambda: Kernel(box.work, s.timeout, confinement))
     try:
-        make_box(s, box, uid)
+        try:
+            make_box(s, box, uid)
+        except BadSubmission as e:
+            return failure(student, f"not graded: {e}", s.points)
         exercises = load_exercises(s.exercises, s.assignment)
         kernels.start_spare()  # it boots while nbgrader runs
         nbgrader_ok = run_nbgrader(s, box, uid, result)
@@ -121,9 +135,9 @@ def make_box(s: Settings, box: Box, uid) -> None:
     os.chmod(os.path.join(box.path, "gradebook.db"), 0o600)
     os.makedirs(box.submitted)
     sub = os.path.join(s.root, "submitted", box.student, s.assignment)
-    for name in [f"{nb}.ipynb" for nb in s.notebooks] + ["timestamp.txt"]:
-        if os.path.isfile(os.path.join(sub, name)):
-            shutil.copyfile(os.path.join(sub, name), os.path.join(box.submitted, name))
+    limits = {f"{nb}.ipynb": MAX_NOTEBOOK for nb in s.notebooks} | {"timestamp.txt": MAX_TIMESTAMP}
+    for name, size in checked_files(os.path.join(s.root, "submitted"), box.student, s.assignment, limits).items():
+        copy_regular(os.path.join(sub, name), os.path.join(box.submitted, name), size)
     shutil.copytree(s.release_files, os.path.join(box.path, "source", s.assignment))
     for d in (box.home("nbgrader"), box.home("recheck"), box.work):
         os.makedirs(d)
@@ -132,6 +146,65 @@ def make_box(s: Settings, box: Box, uid) -> None:
     for dirpath, dirs, files in os.walk(box.work):
         for p in [dirpath] + [os.path.join(dirpath, f) for f in files]:
             own(p)
+
+
+def _kind(mode: int) -> str:
+    for test, name in [(stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")]:
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def checked_files(submitted: str, student: str, assignment: str, limits: dict) -> dict:
+    """-> {name: size} of the files of ``submitted/<student>/<assignment>/`` named in ``limits``
+    (name -> largest size) that are there, after checking the whole submission with ``os.lstat``
+    (nothing followed): its folders are real folders, every entry a regular file or folder,
+    no file larger than ``limits`` or MAX_FILE, all of them together at most MAX_SUBMISSION.
+    Raises BadSubmission naming the first that is not."""
+    top = os.path.join(submitted, student)
+    for d, shown in [(top, student), (os.path.join(top, assignment), f"{student}/{assignment}")]:
+        st = os.lstat(d)
+        if not stat.S_ISDIR(st.st_mode):
+            raise BadSubmission(f"submitted/{shown} is {_kind(st.st_mode)}, not a folder")
+    folder, total, found = os.path.join(top, assignment), 0, {}
+    for dirpath, dirs, files in os.walk(folder):  # never into a symlinked folder: those are refused
+        for name in dirs + files:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, folder)
+            st = os.lstat(path)
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                raise BadSubmission(f"{printable(rel)[:200]} is {_kind(st.st_mode)}, not a regular file")
+            limit = limits.get(rel, MAX_FILE)
+            if st.st_size > limit:
+                raise BadSubmission(f"{printable(rel)[:200]} is {st.st_size} bytes, more than the "
+                                    f"{limit} a submission's {'notebook' if rel.endswith('.ipynb') else 'file'} may have")
+            total += st.st_size
+            if total > MAX_SUBMISSION:
+                raise BadSubmission(f"the submission is more than {MAX_SUBMISSION} bytes")
+            if rel in limits:
+                found[rel] = st.st_size
+    return found
+
+
+def copy_regular(src: str, dst: str, size: int) -> None:
+    """Copy ``src`` (checked by :func:`checked_files`) without following a symlink put there
+    since, and no more than ``size`` bytes: a file that changed under us fails the submission."""
+    try:
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # NONBLOCK: a FIFO swapped in
+    except OSError as e:
+        raise BadSubmission(f"{os.path.basename(src)} could not be opened as a regular file ({e.strerror})") from e
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+            raise BadSubmission(f"{os.path.basename(src)} changed while it was being graded")
+        data = f.read(size + 1)
+    if len(data) != size:
+        raise BadSubmission(f"{os.path.basename(src)} changed while it was being graded")
+    with open(dst, "xb") as out:
+        out.write(data)
 
 
 def run_nbgrader(s: Settings, box: Box, uid, result: dict) -> bool:
@@ -233,8 +306,8 @@ def recheck_notebooks(s: Settings, box: Box, exercises, nbgrader_ok: bool, in_ke
             continue
         result["reasons"] += r["notes"]
         for ex in mine:
-            passed, message = r["verdicts"][ex.grade_id]
-            result["exercises"][ex.grade_id] = verdict(ex, passed, message, in_kernel.get(ex.grade_id))
+            passed, message, forged = r["verdicts"][ex.grade_id]
+            result["exercises"][ex.grade_id] = verdict(ex, passed, message, in_kernel.get(ex.grade_id), forged)
     return failed
 
 
