@@ -24,17 +24,18 @@ reports the smallest failing one, with the other cases as witnesses for a diagno
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 import copy
 import io
 import json
-import linecache
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from .explain import explain
+from .plain import arguments as _arguments, from_plain, plain as _plain, show as _show
+from .plain import literal, to_plain  # noqa: F401  (bpkit.checks.literal, .to_plain)
 
 RTOL, ATOL = 1e-5, 1e-8
 CHECKS_FILE = "visible-checks.json"
@@ -42,52 +43,6 @@ CHECKS_FILE = "visible-checks.json"
 
 class NotAnswered(AssertionError):
     """The exercise still holds its placeholder."""
-
-
-def _plain(x):
-    """Vertices become their values; everything else stays."""
-    from .graph import Var
-
-    return x.value if isinstance(x, Var) else x
-
-
-def _show(a, limit=60):
-    """A value for a message: numbers and small arrays in full, anything else briefly."""
-    a = _plain(a)
-    if isinstance(a, str) or not isinstance(a, (int, float, np.number, np.ndarray, list, tuple)):
-        return repr(a) if len(repr(a)) < 80 else f"a {type(a).__name__}"
-    try:
-        arr = np.asarray(a, dtype=float)
-    except (TypeError, ValueError):
-        return f"a {type(a).__name__} of {len(a)} items"
-    if arr.size > limit:
-        return f"array of shape {arr.shape}"
-    return np.array2string(arr, precision=6, separator=", ", suppress_small=True) \
-        if arr.ndim else f"{float(arr):.6g}"
-
-
-def literal(v):
-    """``v`` as Python source that rebuilds it exactly (floats in full): for pasting into a cell."""
-    v = _plain(v)
-    if isinstance(v, np.ndarray):
-        return f"np.array({literal(v.tolist())})"
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, tuple):
-        return "(" + ", ".join(literal(x) for x in v) + ("," if len(v) == 1 else "") + ")"
-    if isinstance(v, list):
-        return "[" + ", ".join(literal(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k!r}: {literal(x)}" for k, x in v.items()) + "}"
-    return repr(v)
-
-
-def _arguments(inputs):
-    if isinstance(inputs, dict):
-        return ", ".join(f"{k}={literal(v)}" for k, v in inputs.items())
-    return ", ".join(literal(v) for v in inputs)
 
 
 def _inputs(inputs, function=None):
@@ -328,169 +283,6 @@ def _detail(got, expected):
 
 
 # ----- calling the student's function: quiet, and exceptions in the student's own words --------
-#: frames from these folders are not the student's (NumPy, the standard library, bpkit itself)
-_LIBRARY = tuple(os.path.dirname(m.__file__) for m in (np, os, contextlib)) + (os.path.dirname(__file__),)
-
-
-def _student_frame(tb):
-    """The innermost frame of the traceback that runs the student's code (not NumPy's, not the
-    standard library's, not this module's), and its line number."""
-    found = None
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if not filename.startswith(_LIBRARY) and "site-packages" not in filename:
-            found = (tb.tb_frame, tb.tb_lineno)
-        tb = tb.tb_next
-    return found
-
-
-_SAFE = (ast.Expression, ast.Name, ast.Load, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp,
-         ast.Subscript, ast.Slice, ast.Tuple, ast.Compare, ast.operator, ast.unaryop, ast.cmpop)
-
-
-def _value(node, frame):
-    """The value of a side-effect-free sub-expression of the student's line, else None."""
-    tree = ast.Expression(body=node)
-    if not all(isinstance(n, _SAFE) for n in ast.walk(tree)):
-        return None
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return eval(compile(tree, "<check>", "eval"), dict(frame.f_globals), dict(frame.f_locals))
-    except Exception:  # noqa: BLE001  (an operand that does not evaluate is simply not explained)
-        return None
-
-
-def _src(node, line):
-    text = ast.get_source_segment(line, node) or ast.unparse(node)
-    return text if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)) \
-        else f"({text})"
-
-
-def _transpose(text):
-    return text[:-2] if text.endswith(".T") else f"{text}.T"
-
-
-def _matmul_fix(a, b, sa, sb):
-    """A product that fits, for ``a @ b`` with shapes sa, sb that do not."""
-    if len(sa) == 1 and len(sb) == 1:
-        return f"np.outer({a}, {b})"
-    if len(sa) == 2 and len(sb) == 1:
-        return f"{_transpose(a)} @ {b}" if sa[0] == sb[0] else None
-    if len(sa) == 1 and len(sb) == 2:
-        return f"{a} @ {_transpose(b)}" if sa[0] == sb[1] else None
-    if len(sa) == 2 and len(sb) == 2:
-        if sa[0] == sb[0]:
-            return f"{_transpose(a)} @ {b}"
-        if sa[1] == sb[1]:
-            return f"{a} @ {_transpose(b)}"
-        if sb[1] == sa[0]:
-            return f"{b} @ {a}"
-    return None
-
-
-def _fits_matmul(sa, sb):
-    if not sa or not sb:
-        return True
-    inner_b = sb[0] if len(sb) == 1 else sb[-2]
-    return sa[-1] == inner_b
-
-
-def _fits_broadcast(sa, sb):
-    try:
-        np.broadcast_shapes(sa, sb)
-        return True
-    except ValueError:
-        return False
-
-
-def _shape_hint(tree, line, frame):
-    """Name the product or entry-by-entry operation of the line whose shapes do not fit."""
-    for node in ast.walk(tree):
-        pair, op = None, None
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
-            pair, op = (node.left, node.right), "@"
-        elif isinstance(node, ast.Call) and len(node.args) == 2 and \
-                ast.unparse(node.func).split(".")[-1] in ("dot", "matmul"):
-            pair, op = tuple(node.args), "@"
-        elif isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.func, ast.Attribute) \
-                and node.func.attr == "dot":
-            pair, op = (node.func.value, node.args[0]), "@"
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div)):
-            pair, op = (node.left, node.right), {ast.Mult: "*", ast.Add: "+", ast.Sub: "-",
-                                                 ast.Div: "/"}[type(node.op)]
-        if pair is None:
-            continue
-        va, vb = (_value(n, frame) for n in pair)
-        if not (isinstance(va, np.ndarray) and isinstance(vb, np.ndarray)):
-            continue
-        a, b = (_src(n, line) for n in pair)
-        sa, sb = va.shape, vb.shape
-        if op == "@" and not _fits_matmul(sa, sb):
-            fix = _matmul_fix(a, b, sa, sb)
-            return (f"`{ast.get_source_segment(line, node) or a + ' @ ' + b}`: {sa} @ {sb} do not "
-                    "fit (the last size on the left must equal the first on the right)"
-                    + (f" — did you mean `{fix}`?" if fix else ""))
-        if op != "@" and not _fits_broadcast(sa, sb):
-            fix = _matmul_fix(a, b, sa, sb)
-            what = "the outer product" if fix and fix.startswith("np.outer") else "a matrix product"
-            return (f"`{a} {op} {b}`: shapes {sa} and {sb} cannot be combined entry by entry"
-                    + (f" — did you mean {what}, `{fix}`?" if fix else ""))
-    return None
-
-
-def _key_hint(tree, line, frame, key):
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
-            container = _value(node.value, frame)
-            index = _value(node.slice, frame)
-            if isinstance(container, dict) and key not in container and index == key:
-                name, index = _src(node.value, line), ast.get_source_segment(line, node.slice) or "key"
-                return (f"`{name}[{index}]`: {name} has no entry for {key!r} (vertex {key!r} was "
-                        f"never given a value): read it with `{name}.get({index}, 0.0)`, or give "
-                        "every vertex an entry before the loop")
-    return f"there is no entry for the key {key!r} (vertex {key!r} was never given a value)"
-
-
-def _list_hint(tree, frame):
-    names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-                    and isinstance(frame.f_locals.get(n.id), (list, tuple))})
-    if not names:
-        return None
-    first = names[0]
-    return (f"{', '.join(names)} {'is a Python list' if len(names) == 1 else 'are Python lists'}: "
-            "a list does not compute entry by entry (`list * number` repeats it or fails, `+` "
-            f"joins two lists); make an array first: `{first} = np.asarray({first}, dtype=float)`")
-
-
-def _explain(e, fn):
-    """(where, hint): the student's line that raised ``e``, and what it most likely means."""
-    found = _student_frame(e.__traceback__)
-    if found is None:
-        return "", None
-    frame, lineno = found
-    line = linecache.getline(frame.f_code.co_filename, lineno).strip()
-    code = getattr(fn, "__code__", None)
-    if code is not None and frame.f_code is code:
-        place = f"line {lineno - code.co_firstlineno + 1} of {getattr(fn, '__name__', code.co_name)}"
-    else:
-        place = f"line {lineno} of {frame.f_code.co_name}"
-    where = f"\n  in {place}: `{line}`" if line else f"\n  in {place}"
-    try:
-        tree = ast.parse(line)
-    except SyntaxError:
-        return where, None
-    hint = None
-    if isinstance(e, KeyError) and e.args:
-        hint = _key_hint(tree, line, frame, e.args[0])
-    elif isinstance(e, (TypeError, AttributeError)) and ("list" in str(e) or "tuple" in str(e)
-                                                         or "sequence" in str(e)):
-        hint = _list_hint(tree, frame)
-    elif isinstance(e, ValueError):
-        hint = _shape_hint(tree, line, frame)
-    return where, hint
-
-
 def call(fn, *args, **kwargs):
     """Call a student's function on copies of the arguments.
 
@@ -515,42 +307,12 @@ def call(fn, *args, **kwargs):
         raise
     except Exception as e:  # noqa: BLE001  (any error of the student's code is reported, not hidden)
         try:
-            where, hint = _explain(e, fn)
+            where, hint = explain(e, fn)
         except Exception:  # noqa: BLE001  (an explanation that fails must not hide the error)
             where, hint = "", None
         what = f"{type(e).__name__}: {e}" if hint is None else f"a {type(e).__name__}"
         raise AssertionError(f"{name} raised {what}{where}" + (f"\n  {hint}" if hint else "")
                              + f"\n  to reproduce: {name}({_arguments(args)})") from e
-
-
-# ----- plain values: what crosses a file or a kernel boundary as JSON ----------------------------
-def to_plain(v):
-    """A JSON-ready copy of ``v``: numbers, text, None, lists and dicts as they are; a NumPy array
-    as ``{"__ndarray__": nested lists, "dtype": ...}``. Anything else raises TypeError."""
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (list, tuple)):
-        return [to_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): to_plain(x) for k, x in v.items()}
-    if isinstance(v, np.ndarray):
-        if v.dtype == object:
-            raise TypeError("an array of Python objects is not a number, list or array of numbers")
-        return {"__ndarray__": v.tolist(), "dtype": str(v.dtype)}
-    raise TypeError(f"a {type(v).__name__} is not a number, list or array")
-
-
-def from_plain(v):
-    """The inverse of :func:`to_plain` (lists stay lists, tuples come back as lists)."""
-    if isinstance(v, dict) and "__ndarray__" in v:
-        return np.array(v["__ndarray__"], dtype=v["dtype"])
-    if isinstance(v, list):
-        return [from_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: from_plain(x) for k, x in v.items()}
-    return v
 
 
 def check_cases(fn, cases, names=None, *, batch_size=None):

@@ -13,7 +13,7 @@ import sys
 import nbformat
 import pytest
 
-import synthetic_class as sc
+import bpkit_grade.synthetic as sc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -24,18 +24,19 @@ ROOT = Path(bpkit.__file__).parent
 
 # The engine, lowest first: a module may import modules of lower layers only.
 LAYERS = [
-    {"values"},                                     # what a value is, and how one is printed
+    {"values", "explain"},                          # what a value is; why a student's code raised
     {"ops"},                                        # the op table
     {"backprop"},                                   # topological order, vjp, the backward loop
     {"graph"},                                      # Var, tracing, Graph
-    {"paths", "jacobian", "layers", "examples"},    # what the notebooks compute with graphs
+    {"paths", "jacobian", "layers", "examples",     # what the notebooks compute with graphs,
+     "plain"},                                      # and values shown, pasted or sent as JSON
     {"drawing"},                                    # Graphviz (imported lazily)
     {"widgets"},                                    # ipywidgets (imported lazily)
 ]
 # Modules outside the layers, and the bpkit modules each may import.
 OUTSIDE = {
     "__init__": None,                        # the package's facade: may re-export anything
-    "checks": {"values", "ops", "graph"},    # what a notebook's check cell calls
+    "checks": {"values", "ops", "graph", "explain", "plain"},  # what a notebook's check cell calls
 }
 # Allowed to start a process: drawing.py runs Graphviz's dot (its to_svg is the seam).
 MAY_START_PROCESSES = {"drawing"}

@@ -1,0 +1,179 @@
+"""Why a student's function raised: the student's own line, and the likely fix.
+
+:func:`explain` looks at the traceback of an exception raised inside the student's code, finds
+the innermost frame that is the student's (not NumPy's, the standard library's or bpkit's),
+and for the usual mistakes says what to change: a matmul or broadcast error names both shapes
+(`W @ g`: (3, 4) @ (3,) -- did you mean `W.T @ g`?), a KeyError names the missing key, arithmetic
+on a Python list says so. :func:`bpkit.checks.call` puts that into its message.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import linecache
+import os
+import warnings
+
+import numpy as np
+
+#: frames from these folders are not the student's (NumPy, the standard library, bpkit itself)
+_LIBRARY = tuple(os.path.dirname(m.__file__) for m in (np, os, contextlib)) + (os.path.dirname(__file__),)
+
+
+def _student_frame(tb):
+    """The innermost frame of the traceback that runs the student's code (not NumPy's, not the
+    standard library's, not this module's), and its line number."""
+    found = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith(_LIBRARY) and "site-packages" not in filename:
+            found = (tb.tb_frame, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+_SAFE = (ast.Expression, ast.Name, ast.Load, ast.Attribute, ast.Constant, ast.BinOp, ast.UnaryOp,
+         ast.Subscript, ast.Slice, ast.Tuple, ast.Compare, ast.operator, ast.unaryop, ast.cmpop)
+
+
+def _value(node, frame):
+    """The value of a side-effect-free sub-expression of the student's line, else None."""
+    tree = ast.Expression(body=node)
+    if not all(isinstance(n, _SAFE) for n in ast.walk(tree)):
+        return None
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return eval(compile(tree, "<check>", "eval"), dict(frame.f_globals), dict(frame.f_locals))
+    except Exception:  # noqa: BLE001  (an operand that does not evaluate is simply not explained)
+        return None
+
+
+def _src(node, line):
+    text = ast.get_source_segment(line, node) or ast.unparse(node)
+    return text if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)) \
+        else f"({text})"
+
+
+def _transpose(text):
+    return text[:-2] if text.endswith(".T") else f"{text}.T"
+
+
+def _matmul_fix(a, b, sa, sb):
+    """A product that fits, for ``a @ b`` with shapes sa, sb that do not."""
+    if len(sa) == 1 and len(sb) == 1:
+        return f"np.outer({a}, {b})"
+    if len(sa) == 2 and len(sb) == 1:
+        return f"{_transpose(a)} @ {b}" if sa[0] == sb[0] else None
+    if len(sa) == 1 and len(sb) == 2:
+        return f"{a} @ {_transpose(b)}" if sa[0] == sb[1] else None
+    if len(sa) == 2 and len(sb) == 2:
+        if sa[0] == sb[0]:
+            return f"{_transpose(a)} @ {b}"
+        if sa[1] == sb[1]:
+            return f"{a} @ {_transpose(b)}"
+        if sb[1] == sa[0]:
+            return f"{b} @ {a}"
+    return None
+
+
+def _fits_matmul(sa, sb):
+    if not sa or not sb:
+        return True
+    inner_b = sb[0] if len(sb) == 1 else sb[-2]
+    return sa[-1] == inner_b
+
+
+def _fits_broadcast(sa, sb):
+    try:
+        np.broadcast_shapes(sa, sb)
+        return True
+    except ValueError:
+        return False
+
+
+def _shape_hint(tree, line, frame):
+    """Name the product or entry-by-entry operation of the line whose shapes do not fit."""
+    for node in ast.walk(tree):
+        pair, op = None, None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            pair, op = (node.left, node.right), "@"
+        elif isinstance(node, ast.Call) and len(node.args) == 2 and \
+                ast.unparse(node.func).split(".")[-1] in ("dot", "matmul"):
+            pair, op = tuple(node.args), "@"
+        elif isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "dot":
+            pair, op = (node.func.value, node.args[0]), "@"
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div)):
+            pair, op = (node.left, node.right), {ast.Mult: "*", ast.Add: "+", ast.Sub: "-",
+                                                 ast.Div: "/"}[type(node.op)]
+        if pair is None:
+            continue
+        va, vb = (_value(n, frame) for n in pair)
+        if not (isinstance(va, np.ndarray) and isinstance(vb, np.ndarray)):
+            continue
+        a, b = (_src(n, line) for n in pair)
+        sa, sb = va.shape, vb.shape
+        if op == "@" and not _fits_matmul(sa, sb):
+            fix = _matmul_fix(a, b, sa, sb)
+            return (f"`{ast.get_source_segment(line, node) or a + ' @ ' + b}`: {sa} @ {sb} do not "
+                    "fit (the last size on the left must equal the first on the right)"
+                    + (f" — did you mean `{fix}`?" if fix else ""))
+        if op != "@" and not _fits_broadcast(sa, sb):
+            fix = _matmul_fix(a, b, sa, sb)
+            what = "the outer product" if fix and fix.startswith("np.outer") else "a matrix product"
+            return (f"`{a} {op} {b}`: shapes {sa} and {sb} cannot be combined entry by entry"
+                    + (f" — did you mean {what}, `{fix}`?" if fix else ""))
+    return None
+
+
+def _key_hint(tree, line, frame, key):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            container = _value(node.value, frame)
+            index = _value(node.slice, frame)
+            if isinstance(container, dict) and key not in container and index == key:
+                name, index = _src(node.value, line), ast.get_source_segment(line, node.slice) or "key"
+                return (f"`{name}[{index}]`: {name} has no entry for {key!r} (vertex {key!r} was "
+                        f"never given a value): read it with `{name}.get({index}, 0.0)`, or give "
+                        "every vertex an entry before the loop")
+    return f"there is no entry for the key {key!r} (vertex {key!r} was never given a value)"
+
+
+def _list_hint(tree, frame):
+    names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                    and isinstance(frame.f_locals.get(n.id), (list, tuple))})
+    if not names:
+        return None
+    first = names[0]
+    return (f"{', '.join(names)} {'is a Python list' if len(names) == 1 else 'are Python lists'}: "
+            "a list does not compute entry by entry (`list * number` repeats it or fails, `+` "
+            f"joins two lists); make an array first: `{first} = np.asarray({first}, dtype=float)`")
+
+
+def explain(e, fn):
+    """(where, hint): the student's line that raised ``e``, and what it most likely means."""
+    found = _student_frame(e.__traceback__)
+    if found is None:
+        return "", None
+    frame, lineno = found
+    line = linecache.getline(frame.f_code.co_filename, lineno).strip()
+    code = getattr(fn, "__code__", None)
+    if code is not None and frame.f_code is code:
+        place = f"line {lineno - code.co_firstlineno + 1} of {getattr(fn, '__name__', code.co_name)}"
+    else:
+        place = f"line {lineno} of {frame.f_code.co_name}"
+    where = f"\n  in {place}: `{line}`" if line else f"\n  in {place}"
+    try:
+        tree = ast.parse(line)
+    except SyntaxError:
+        return where, None
+    hint = None
+    if isinstance(e, KeyError) and e.args:
+        hint = _key_hint(tree, line, frame, e.args[0])
+    elif isinstance(e, (TypeError, AttributeError)) and ("list" in str(e) or "tuple" in str(e)
+                                                         or "sequence" in str(e)):
+        hint = _list_hint(tree, frame)
+    elif isinstance(e, ValueError):
+        hint = _shape_hint(tree, line, frame)
+    return where, hint
