@@ -38,6 +38,8 @@ import tomllib
 from pathlib import Path
 from urllib.parse import quote
 
+from . import visible
+
 
 #: the student edition's own folder: its marker, and the fresh student versions that
 #: ``./course reset`` restores there (the edition has no solutions/ to release them from)
@@ -138,13 +140,11 @@ def release(course: Path, names: list[str], scratch: Path) -> Path:
     work.mkdir()
     shutil.copy(course / "nbgrader_config.py", work)
     shutil.copytree(course / "solutions", work / "solutions", ignore=NOT_COPIED)
-    # nbgrader starts `alembic` by name: let it find the one beside this Python
-    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
     for name in names:
-        done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force"],
-                              cwd=work, capture_output=True, text=True, env=env)
-        if done.returncode != 0 or not (work / "notebooks" / name / f"{name}.ipynb").exists():
-            raise PublishError(f"nbgrader generate_assignment {name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        try:
+            visible.release(work, name)
+        except visible.ReleaseError as e:
+            raise PublishError(str(e)) from None
     return work / "notebooks"
 
 

@@ -76,13 +76,22 @@ def stale(course: Path, assignment: str) -> bool:
     return not path.exists() or path.read_text(encoding="utf-8") != render(assignment)
 
 
-def release(course: Path, assignment: str) -> None:
-    """``nbgrader generate_assignment ASSIGNMENT --force`` in the course folder."""
+class ReleaseError(RuntimeError):
+    """nbgrader could not release an assignment; the message holds its output."""
+
+
+def release(course: Path, assignment: str) -> Path:
+    """``nbgrader generate_assignment ASSIGNMENT --force`` in the course folder; returns the
+    released notebook (``./course generate`` and ``./course publish`` both release through this)."""
+    # nbgrader starts `alembic` by name: let it find the one beside this Python
     env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
     done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"],
                           cwd=course, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{done.stdout}\n{done.stderr}")
+    released = course / "notebooks" / assignment / f"{assignment}.ipynb"
+    if done.returncode != 0 or not released.exists():
+        raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n"
+                           f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return released
 
 
 def main(argv=None) -> int:
@@ -104,7 +113,10 @@ def main(argv=None) -> int:
         return 1 if old else 0
     for n in names:
         path = write(course, n)
-        release(course, n)
+        try:
+            release(course, n)
+        except ReleaseError as e:
+            raise SystemExit(str(e)) from None
         print(f"[course] wrote {path.relative_to(course)} and released notebooks/{n}/")
     return 0
 
