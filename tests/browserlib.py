@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -130,6 +131,21 @@ def expected_outputs(path: Path, timeout: int = 300) -> Expected:
 
 
 # --------------------------------------------------------------------------- JupyterLab
+
+def first_match(proc, lines, seen, pattern, seconds):
+    """Read a process's output lines (from the queue ``lines``, each kept in ``seen``) until one
+    matches ``pattern``; the match, or None when the process ends or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            seen.append(lines.get(timeout=1))
+        except queue.Empty:
+            continue
+        m = pattern.search(seen[-1])
+        if m:
+            return m
+    return None
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -234,16 +234,10 @@ def test_course_start_prints_the_url_and_lands_on_the_first_notebook(tmp_path):
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True).start()
     pattern = re.compile(rf"(http://(?:localhost|127\.0\.0\.1):{port}/lab/tree/{re.escape(first)}\?token=\w+)")
-    seen, url = [], None
+    seen = []
     try:
-        deadline = time.monotonic() + 300  # the first run may install packages
-        while url is None and time.monotonic() < deadline and proc.poll() is None:
-            try:
-                seen.append(lines.get(timeout=1))
-            except queue.Empty:
-                continue
-            m = pattern.search(seen[-1])
-            url = m and m[1]
+        m = bl.first_match(proc, lines, seen, pattern, 300)  # the first run may install packages
+        url = m and m[1]
         assert url, "./course start printed no URL of the first notebook; its output:\n" + "".join(seen)[-3000:]
         with bl.Browser(tmp_path / "profile") as browser:
             page = browser.new_page()

@@ -533,16 +533,10 @@ def test_course_start_in_the_edition_serves_the_first_notebook(fresh, tmp_path):
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True).start()
     pattern = re.compile(rf"http://(?:localhost|127\.0\.0\.1):{port}/lab/tree/{re.escape(FIRST)}\?token=(\w+)")
-    seen, token = [], None
+    seen = []
     try:
-        deadline = time.monotonic() + 600  # ./course installs .[course] into the venv first
-        while token is None and time.monotonic() < deadline and proc.poll() is None:
-            try:
-                seen.append(lines.get(timeout=1))
-            except queue.Empty:
-                continue
-            m = pattern.search(seen[-1])
-            token = m and m[1]
+        m = bl.first_match(proc, lines, seen, pattern, 600)  # ./course installs .[course] first
+        token = m and m[1]
         assert token, "./course start in the edition printed no URL of the first notebook:\n" + "".join(seen)[-3000:]
         url, info, deadline = f"http://127.0.0.1:{port}/api/contents/{FIRST}?content=0&token={token}", None, \
             time.monotonic() + 90
