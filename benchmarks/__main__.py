@@ -19,7 +19,7 @@ ROOT = HERE.parent
 
 FULL = {"dag_ops": 20_000, "dag_repeats": 7, "dag_other_sizes": [2_000, 5_000, 50_000],
         "depth_sizes": [1_000, 10_000, 100_000, 1_000_000], "depth_repeats": 3,
-        "mlp_batches": [(256, 11), (1, 31)],
+        "mlp_batches": [(256, 41), (1, 31)],
         "path_depths": list(range(1, 26)),
         "dp_depths": [1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 18, 20, 30, 50, 100, 300, 1000, 3000, 10_000],
         "path_limit": 10.0, "path_repeats": 3}
@@ -81,6 +81,10 @@ def targets(res):
             t = {"target": f"MLP batch 256: bpkit {name} ≤ {limit:.2f}× hand-written NumPy",
                  "measured": f"{r:.2f}× (per round {run['ratio_over_numpy_per_round_median'][name]:.2f}×)",
                  "met": r <= limit}
+            kept = res.get("mlp_kept_memory")
+            if kept and kept["batch"] == 256:
+                t["measured"] += (f"; {kept['ratio_over_numpy'][name]:.2f}× with the allocator "
+                                  "keeping freed memory")
             if name == "graph" and not t["met"]:
                 t["why"] = GRAPH_WHY.format(best=run["implementations"]["graph"]["min"]
                                             / run["implementations"]["numpy"]["min"])
@@ -93,7 +97,7 @@ def targets(res):
 
 
 SECTION_KEYS = {"scalar_dag", "scalar_dag_no_gc", "scalar_dag_sizes", "micrograd_recursion_error_from", "depth", "mlp",
-                "paths", "notebooks", "autograde", "torch"}
+                "mlp_kept_memory", "paths", "notebooks", "autograde", "torch"}
 
 SCALAR_WHY = (
     "met only where Python's cyclic garbage collector works against micrograd. Each micrograd "
@@ -110,17 +114,17 @@ SCALAR_WHY = (
 
 
 GRAPH_WHY = (
-    "the graph engine does the same five matrix products as the hand-written code; what it adds "
-    "is a finiteness check of every new value (so that the first NaN is named), the ReLU mask "
-    "and log-softmax gradient written as separate ops, indexing's gradient through np.add.at. "
-    "It also keeps every value and every gradient of the step alive (each vertex has its .grad, "
-    "and h @ W is a vertex before + b), where the hand-written code lets NumPy reuse its "
-    "temporaries: on this machine most of the remaining difference is writing to fresh memory "
-    "(with glibc told never to give memory back, MALLOC_TRIM_THRESHOLD_ and "
-    "MALLOC_MMAP_THRESHOLD_, one measurement of CPU time gave 1.10× instead of 1.25×). Gradients that two "
-    "vertices share are no longer copied (stored once, read-only). The best times of the run "
-    "give {best:.2f}×; on this shared machine the medians move by several percent from run to "
-    "run.")
+    "the graph engine does the same five matrix products as the hand-written code. What costs "
+    "the difference is memory: bpkit keeps every value and every gradient of the step alive "
+    "until the step ends (each vertex has its .value and .grad for the student to look at, and "
+    "h @ W is a vertex of its own before + b), about 4 MB more per step than the hand-written "
+    "code, whose temporaries NumPy frees and reuses at once (measured with tracemalloc: peak "
+    "16.0 MB against 11.7 MB, 2,832 page faults per step against 1,776). glibc hands the freed "
+    "memory back to the system at the end of each step, so the next step faults fresh, zeroed "
+    "pages in again. The same comparison in a Python whose allocator keeps freed memory is the "
+    "second number above; the finiteness check of every new value (which names the first NaN) "
+    "costs under 1%. The best times of the run give {best:.2f}×; on this shared machine the "
+    "medians move by several percent from run to run.")
 
 
 LAYERS_WHY = (
@@ -209,6 +213,10 @@ def main(argv=None):
             for batch, reps in cfg["mlp_batches"]:
                 say(f"MLP batch {batch}")
                 res["mlp"].append(mlp.compare(batch, repeats=reps, use_torch=use_torch))
+            batch, reps = cfg["mlp_batches"][0]
+            say(f"MLP batch {batch}, the allocator keeping freed memory")
+            res["mlp_kept_memory"] = mlp.compare_keeping_freed_memory(
+                batch, repeats=reps, use_torch=use_torch, threads=args.threads)
         if "paths" in only:
             res["paths"] = []
             for kind in pathsum.GRAPHS:

@@ -11,6 +11,11 @@ Weights are stored (in, out) for numpy/graph/torch and (out, in) for bpkit.layer
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 import bpkit as bp
@@ -164,3 +169,28 @@ def compare(batch, repeats=7, seed=0, use_torch=True):
         per_round[name] = rs[len(rs) // 2]
     out["ratio_over_numpy_per_round_median"] = per_round
     return out
+
+
+# glibc's malloc gives freed memory back to the system when a lot of it is free at the top of the
+# heap, so the next step must fault fresh, zeroed pages in again. These two settings make it keep
+# what it has (https://man7.org/linux/man-pages/man3/mallopt.3.html).
+KEEP_FREED_MEMORY = {"MALLOC_TRIM_THRESHOLD_": str(2**30), "MALLOC_MMAP_THRESHOLD_": str(2**30)}
+
+
+def compare_keeping_freed_memory(batch, repeats=7, seed=0, use_torch=True, threads=1):
+    """``compare`` in a fresh Python whose allocator keeps freed memory (``KEEP_FREED_MEMORY``):
+    the same work, without the cost of faulting fresh pages in on every step. bpkit keeps every
+    vertex's value and gradient until the step ends, so it touches more fresh memory per step
+    than hand-written NumPy, whose temporaries are freed and reused at once."""
+    code = ("import json, sys; from threadpoolctl import threadpool_limits; "
+            "from benchmarks.mlp import compare\n"
+            f"with threadpool_limits(limits={int(threads)}):\n"
+            f"    r = compare({int(batch)}, repeats={int(repeats)}, seed={int(seed)}, use_torch={bool(use_torch)})\n"
+            "print(json.dumps(r))")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, **KEEP_FREED_MEMORY, "PYTHONPATH": root}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["allocator"] = KEEP_FREED_MEMORY
+    return result

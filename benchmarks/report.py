@@ -151,7 +151,7 @@ def markdown(results):
     if results.get("depth"):
         lines += _depth_section(results)
     if results.get("mlp"):
-        lines += _mlp_section(results["mlp"])
+        lines += _mlp_section(results["mlp"], results.get("mlp_kept_memory"))
     if results.get("paths"):
         lines += _paths_section(results["paths"])
     lines += _notebooks_section(results.get("notebooks"))
@@ -270,7 +270,7 @@ def _depth_section(results):
     return out
 
 
-def _mlp_section(runs):
+def _mlp_section(runs, kept=None):
     out = ["## Vector networks: MLP 784-512-512-10 vs hand-written NumPy", "",
            "ReLU, log-softmax + NLL summed over the batch, forward + backward, float64. "
            "`graph`: bpkit's graph engine (`bp.var`, `@`, `bp.relu`, `bp.log_softmax`, indexing, "
@@ -290,6 +290,18 @@ def _mlp_section(runs):
                        f"{_x(run['ratio_over_numpy_per_round_median'][name])} | "
                        f"{_ms(s['min'])} | {_x(s['min'] / base_min)} | "
                        f"{run['max_abs_difference_from_numpy'][name]:.1e} |")
+    if kept:
+        base = kept["implementations"]["numpy"]
+        out += ["", f"The same at batch {kept['batch']} in a fresh Python whose allocator keeps "
+                "freed memory (" + ", ".join(f"`{k}={v}`" for k, v in kept["allocator"].items())
+                + "): without the page faults of memory handed back and taken again each step.",
+                "", "| batch | implementation | median | / numpy | / numpy per round | min | "
+                "/ numpy (min) |", "|---|---|---|---|---|---|---|"]
+        for name, s in kept["implementations"].items():
+            out.append(f"| {kept['batch']} | {name} | {_ms(s['median'])} | "
+                       f"{_x(kept['ratio_over_numpy'][name])} | "
+                       f"{_x(kept['ratio_over_numpy_per_round_median'][name])} | "
+                       f"{_ms(s['min'])} | {_x(s['min'] / base['min'])} |")
     out += ["", "![MLP](mlp.png)", ""]
     return out
 

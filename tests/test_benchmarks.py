@@ -126,6 +126,13 @@ def test_mlp_compares_every_implementation_with_numpy(quick):
                         f"MLP batch {run['batch']} {name} / numpy")
         assert set(run["max_abs_difference_from_numpy"]) == set(impl)
         assert max(run["max_abs_difference_from_numpy"].values()) < 1e-8
+    kept = res["mlp_kept_memory"]  # the same step, the allocator keeping freed memory
+    assert (kept["batch"], kept["repeats"]) == tuple(cfg["mlp_batches"][0]), kept
+    assert set(kept["allocator"]) == {"MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"}
+    assert set(kept["implementations"]) >= {"numpy", "graph", "layers"}
+    for name, s in kept["implementations"].items():
+        check_summary(s, kept["repeats"], f"MLP (memory kept) {name}")
+    assert max(kept["max_abs_difference_from_numpy"].values()) < 1e-8
 
 
 @pytest.mark.slow
@@ -158,6 +165,8 @@ def test_report_has_every_section_target_and_plot(quick):
         "MLP batch 256: bpkit graph ≤ 1.05× hand-written NumPy",
         "MLP batch 256: bpkit layers ≤ 1.10× hand-written NumPy"}, targets
     assert all(isinstance(t["met"], bool) and t["measured"] for t in res["targets"])
+    graph = next(t for t in res["targets"] if t["target"].startswith("MLP batch 256: bpkit graph"))
+    assert "with the allocator keeping freed memory" in graph["measured"], graph
     readme = (out / "README.md").read_text()
     assert "| bpkit / micrograd |" in readme
     assert len(res["plots"]) == 3, res["plots"]  # paths, scalar, MLP
