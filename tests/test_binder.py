@@ -4,7 +4,7 @@
   Dockerfile it would build: Python from runtime.txt, graphviz from apt.txt, requirements.txt
   installed after the repository is copied in because of `-e .`, then postBuild);
 - binder/requirements.txt pins exactly the versions of requirements/lock.txt, and the lock pins
-  every requirement of pyproject.toml at a version that satisfies it;
+  every requirement of pyproject.toml and grader/pyproject.toml at a version that satisfies it;
 - the pins resolve to wheels for Binder's Python and platform (`pip install --dry-run`).
 
 That a fresh virtual environment made from binder/requirements.txt alone runs the course is
@@ -69,7 +69,12 @@ def test_binder_pins_are_the_lock_pins_and_the_lock_satisfies_pyproject():
         assert heavy not in binder, f"Binder does not need {heavy}"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project.get("optional-dependencies", {})
-    wanted = {"lock": project["dependencies"] + [r for reqs in extras.values() for r in reqs],
+    grader = tomllib.loads((ROOT / "grader" / "pyproject.toml").read_text())["project"]
+    grader_deps = [r for r in grader["dependencies"]  # bpkit-grade's, except bpkit itself
+                   if canonicalize_name(Requirement(r).name) != canonicalize_name(project["name"])]
+    assert grader_deps, "grader/pyproject.toml lists no dependency besides bpkit"
+    wanted = {"lock": project["dependencies"] + [r for reqs in extras.values() for r in reqs]
+              + grader_deps,
               "binder": project["dependencies"] + extras.get("course", [])}
     for name, table in (("lock", lock), ("binder", binder)):
         for spec in wanted[name]:
