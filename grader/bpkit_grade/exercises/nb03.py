@@ -20,15 +20,10 @@ def _sigmoid(a):
 # ----- 1. f(x, y, z) = [max(3x, 0) - y]^2 + z ---------------------------------------------------
 def backward_max_square(x, y, z):
     p = 3 * x
-    q = max(p, 0.0)
-    r = q - y
-    dt = 1.0
-    ds, dz = dt, dt
-    dr = 2 * r * ds
-    dq, dy = dr, -dr
-    dp = (1.0 if p > 0 else 0.0) * dq
-    dx = 3 * dp
-    return float(dx), float(dy), float(dz)
+    r = max(p, 0.0) - y
+    grad_r = 2 * r                       # t = r^2 + z: 2r towards r, 1 towards z
+    grad_p = grad_r if p > 0 else 0.0    # the max gate is open only when p > 0
+    return float(3 * grad_p), float(-grad_r), 1.0
 
 
 def _max_square_mistakes(x, y, z):
@@ -210,20 +205,17 @@ def _staged_inputs(rng):
 
 # ----- 4. a sigmoid neuron: f = sigmoid(w0 x0 + w1 x1 + w2) ------------------------------------------
 def backward_neuron(w, x):
-    w = [float(v) for v in w]
-    x = [float(v) for v in x]
-    dot = w[0] * x[0] + w[1] * x[1] + w[2]
-    f = _sigmoid(dot)
-    ddot = (1 - f) * f
-    dw = np.array([x[0] * ddot, x[1] * ddot, ddot])
-    dx = np.array([w[0] * ddot, w[1] * ddot])
-    return dw, dx
+    w = np.asarray(w, dtype=float)
+    x = np.asarray(x, dtype=float)
+    out = _sigmoid(float(w[:2] @ x) + w[2])
+    slope = out * (1.0 - out)                 # the sigmoid's local derivative, from its output
+    return slope * np.array([x[0], x[1], 1.0]), slope * w[:2]
 
 
 def _neuron_mistakes(w, x):
-    dot = w[0] * x[0] + w[1] * x[1] + w[2]
-    wrong = (1 - dot) * dot  # the sigmoid's input where its output was needed
-    f = _sigmoid(dot)
+    pre = w[0] * x[0] + w[1] * x[1] + w[2]
+    wrong = (1 - pre) * pre  # the sigmoid's input where its output was needed
+    f = _sigmoid(pre)
     dd = f * (1 - f)
     return [
         ("used the sigmoid's input (the dot product) where its output f was needed: "
