@@ -24,10 +24,10 @@ def ln_exp_sqrt(x1=2.0, x2=2.0, x3=1.0, w2=1.0, w3=7.0):
 
 
 def product_graph(depth=5, x=1.0):
-    """The layered product graph of the book (Fig 11.7): two vertices per layer, each the
+    """The layered product graph of Aggarwal's chapter 11 (Fig. 11.7): two vertices per layer, each the
     product of the two vertices of the layer before; the output o multiplies the last two.
 
-    The book's first layer h(1,1), h(1,2) just holds x, so here x feeds the second layer
+    The chapter's first layer h(1,1), h(1,2) just holds x, so here x feeds the second layer
     directly: h(2,j) = x * x (two edges from x each), h(3,j) = x^4, ..., o = x^(2^depth).
     There are 2^depth paths from x to o (depth=5: x^32 and 32 paths; counting x * x as one
     edge would give 16). Vertices are named h(i,1), h(i,2) for i = 2 .. depth, then o.
@@ -46,7 +46,7 @@ def sin_cos_graph(y1=1.0, y2=2.0, y3=0.5, w2=1.0, w3=-1.0):
         y(4) = y(1) y(2),  y(5) = y(1) y(2) y(3),  y(6) = w2 y(2) + w3 y(3)
         y(7) = sin y(4),   y(8) = cos y(5),        y(9) = sin y(6)
         y(10) = y(7) y(8) y(9)
-    The book gives no input values; the defaults here are ours.
+    The chapter gives no input values; the defaults here are ours.
     """
     Y1, Y2, Y3 = var(y1, "y(1)"), var(y2, "y(2)"), var(y3, "y(3)")
     y4 = g.prod(Y1, Y2, name="y(4)")
@@ -71,7 +71,7 @@ def sin_cos_loss_graph(y1=1.0, y2=2.0, y3=0.5, w2=1.0, w3=-1.0):
 
 def decoupled_network(x=(2.0, 1.0, 2.0), W=((2, -2, 0), (-1, 5, -1), (0, 3, -2)), W2=(-1, 1, -3)):
     """Fig 11.15: h1 = W x, h2 = ReLU(h1), h3 = W2 h2, o = sigmoid(h3), L = -log(o).
-    W2 is the 1x3 matrix of the book, stored as its one row so that h3 is a scalar."""
+    W2 is the 1x3 matrix of the chapter, stored as its one row so that h3 is a scalar."""
     X = var(np.array(x, dtype=float), "x")
     Wv, W2v = var(np.array(W, dtype=float), "W"), var(np.array(W2, dtype=float), "W2")
     h1 = (Wv @ X).named("h1")
@@ -121,7 +121,7 @@ def mlp_loss(x=2.0, y=10.0, w1=-1.0, b1=4.0, w2=3.0, b2=1.0):
 def layered_sin_cos(x=1.0, layers=4):
     """Exercise 18's layered graph: the first layer computes sin(x) and cos(x); every later
     layer adds its two inputs (s) and computes sin(s) above and cos(s) below; the output
-    multiplies the last two. The book's figure is missing; ``layers`` sets its depth."""
+    multiplies the last two. ``layers`` sets its depth."""
     if layers < 1:
         raise ValueError(f"layers must be at least 1, got {layers}")
     X = var(x, "x")
@@ -134,7 +134,7 @@ def layered_sin_cos(x=1.0, layers=4):
 
 def sin_cos_of_square(x=1.0):
     """o = sin(x^2) + cos(x^2): two paths from x to o, one through sin and one through cos
-    (the book's Figure 11.6)."""
+    (Fig. 11.6 of the chapter)."""
     X = var(x, "x")
     y = (X ** 2).named("x²")
     return (g.sin(y, name="sin") + g.cos(y, name="cos")).named("o")

@@ -259,7 +259,7 @@ def sum(a, axis=None, name=None):  # noqa: A001  (bpkit.sum, like np.sum)
 
 
 def prod(*xs, name=None):
-    """One vertex computing x1 * x2 * ... * xn (the book's y(5) = y(1) y(2) y(3))."""
+    """One vertex computing x1 * x2 * ... * xn (y(5) = y(1) y(2) y(3) in Aggarwal's chapter 11)."""
     return apply("prod", *xs, name=name)
 
 

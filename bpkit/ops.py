@@ -145,7 +145,7 @@ _define("maximum", "max", np.maximum,
             "max routes the gradient.")
 
 
-# ----- n-ary ops, for graphs drawn as in the book (y(5) = y(1) y(2) y(3)) ----------------------
+# ----- n-ary ops, for graphs drawn as in Aggarwal's chapter 11 (y(5) = y(1) y(2) y(3)) ------
 def _prod(*xs):
     out = xs[0]
     for x in xs[1:]:

@@ -1,6 +1,6 @@
 """Derivatives as sums over paths, and the dynamic programs that avoid the sum.
 
-Pathwise aggregation (Collins' theorem; lemma 11.3.1 of the book):
+Pathwise aggregation (Collins' theorem; lemma 11.3.1 of Aggarwal's chapter 11):
 
     d y(t) / d y(s)  =  sum over paths P from s to t of  prod over edges (i, j) in P of  z(i, j)
 
