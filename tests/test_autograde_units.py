@@ -425,3 +425,36 @@ def test_what_a_submission_says_reaches_the_terminal_escaped():
     with contextlib.redirect_stdout(out):
         summary("a", {"x": r}, "/tmp/a.csv", 1.0)
     assert "\x1b" not in out.getvalue() and "failed: eve\\x1b" in out.getvalue()
+
+
+# ----- the re-check scores each of several results by its share ---------------------------------
+EX3 = Exercise("test_f", 3, "f", lambda rng: (rng.normal(size=2),), lambda x: (x, 2 * x, 3 * x),
+               result_names=("a", "b", "c"), partial=True, visible_inputs=((np.array([1.0, -1.0]),),))
+
+
+@pytest.mark.parametrize("answer, credit, message", [
+    ("def f(x):\n    return x, 2 * x, 3 * x\n", 1.0, ""),
+    ("def f(x):\n    return x, 2 * x, x\n", 2 / 3,
+     "f(...) is partly right: f: a, b are right; c is wrong: 2 of 3 results, 2 of 3 points\nc: "),
+    # right on the random cases, wrong on the fixed one: a share is earned only on every case
+    ("def f(x):\n    return x, (2 * x if x[0] != 1.0 else x), 3 * x\n", 2 / 3,
+     "f(...) is partly right: f: a, c are right; b is wrong"),
+    ("def f(x):\n    return -x, x, x\n", 0.0, "f(...) is wrong: "),
+    ("def f(x):\n    return x, 2 * x\n", 0.0, "f(...) is wrong: expected 3 values (a, b, c), got 2"),
+])
+def test_the_recheck_gives_each_right_result_its_share(tmp_path, answer, credit, message):
+    r = recheck(_notebook(tmp_path, answer), [EX3], seed=1, timeout=5, kernel=InProcess())
+    got, text, forged = r["verdicts"]["test_f"]
+    assert (abs(got - credit) < 1e-12, text[:len(message)], forged) == (True, message, False), text
+    v = verdict(EX3, got, text, in_kernel=3 * credit)
+    assert (abs(v["score"] - 3 * credit) < 1e-9, v["flag"], v["note"]) == (True, "", text)
+
+
+def test_the_merged_score_never_exceeds_the_points_and_a_higher_in_kernel_one_is_flagged():
+    assert verdict(EX3, 1.5, "", in_kernel=None)["score"] == 3.0
+    assert verdict(EX3, 2 / 3, "m", in_kernel=2.0 + 1e-12)["flag"] == ""  # nbgrader's number, rounded
+    high = verdict(EX3, 1 / 3, "f(...) is partly right", in_kernel=3.0)
+    assert (high["score"], high["flag"]) == (1.0, "tampering") and "re-check gave 1" in high["note"]
+    low = verdict(EX3, 1.0, "", in_kernel=2.0)
+    assert (low["score"], low["flag"]) == (3.0, "mismatch")
+    assert verdict(EX3, 1.0, "forged", in_kernel=3.0, forged=True)["score"] == 0.0
