@@ -187,7 +187,7 @@ def judge_results(ex, todo, results) -> tuple[float, str]:
         return f"{call} raised {problem[len(head):]}" if problem.startswith(head) else f"{call} is wrong: {problem}"
     if ex.compare is not None:
         try:
-            for (args, expected, _), got in zip(todo, results):
+            for args, expected, _ in todo:
                 ex.compare(fn(*args), expected)
         except AssertionError as e:
             return 0.0, wrong(str(e))
