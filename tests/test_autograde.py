@@ -222,3 +222,67 @@ def test_the_dry_run_command_writes_every_kind_and_never_overwrites(tmp_path, ca
     with pytest.raises(SystemExit):
         sc.main([asg, "--course", str(tmp_path), "--kinds", "correct"])
     assert "already exists" in capsys.readouterr().err
+
+
+# ----- partial credit: an exercise with several results scores each result's share -------------
+CREDIT_ASG = "03-backpropagation"
+#: backward_max_square returns (dx, dy, dz), 2 points: kind -> (code appended, results right)
+CREDIT_KINDS = {
+    "one_of_three": ("_right_bms = backward_max_square\n"
+                     "def backward_max_square(x, y, z):\n"
+                     "    dx, dy, dz = _right_bms(x, y, z)\n"
+                     "    return dx, dy + 1.0, dz + 1.0\n", ["dx"]),
+    "none_of_three": ("_right_bms = backward_max_square\n"
+                      "def backward_max_square(x, y, z):\n"
+                      "    dx, dy, dz = _right_bms(x, y, z)\n"
+                      "    return dx + 1.0, dy + 1.0, dz + 1.0\n", []),
+    "all_three": ("", ["dx", "dy", "dz"]),
+}
+
+
+@pytest.fixture(scope="module")
+def credit_class(tmp_path_factory):
+    course = str(tmp_path_factory.mktemp("credit"))
+    shutil.copytree(os.path.join(ROOT, "solutions", CREDIT_ASG), os.path.join(course, "solutions", CREDIT_ASG))
+    shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), course)
+    run(["nbgrader", "generate_assignment", CREDIT_ASG], course)
+    exercises = load_exercises("", CREDIT_ASG)
+    sc.make_class(course, CREDIT_ASG, exercises, list(CREDIT_KINDS),
+                  {k: ("backward_max_square", code) for k, (code, _) in CREDIT_KINDS.items()})
+    uid_base = str(100000 + (os.getpid() % 10000) * 8 + 4)
+    log = run(["bpkit-grade", CREDIT_ASG, "-j", "2", "-t", TIMEOUT, "--seed", "1", "--uid-base", uid_base], course)
+    run(["nbgrader", "generate_feedback", CREDIT_ASG], course)
+    with open(os.path.join(course, "grades", f"{CREDIT_ASG}.csv"), newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    return dict(course=course, rows=rows, log=log, exercises=exercises)
+
+
+@pytest.mark.parametrize("kind", list(CREDIT_KINDS))
+def test_each_result_scores_its_share_and_the_feedback_says_which(credit_class, kind):
+    """backward_max_square with one of its three results right gets a third of its 2 points in
+    grades/<a>.csv and the gradebook, with the same sentence naming the right result in the
+    CSV's reason, the autograded notebook's check cell and nbgrader's feedback page; none
+    right gets 0, all right full marks; no flag either way (the in-kernel score agrees)."""
+    import nbformat
+    right = CREDIT_KINDS[kind][1]
+    row, course = credit_class["rows"][kind], credit_class["course"]
+    want = 2.0 * len(right) / 3
+    assert abs(float(row["test_backward_max_square"]) - want) < 1e-5, row
+    assert abs(float(row["score"]) - (sum(e.points for e in credit_class["exercises"]) - 2.0 + want)) < 1e-5, row
+    assert (row["status"], row["flags"]) == ("ok", ""), row
+    got = _gradebook_scores(course, CREDIT_ASG)[kind][0]["test_backward_max_square"]
+    assert abs(got - want) < 1e-9, got
+    if len(right) == 3:
+        assert "backward_max_square" not in row["reason"], row["reason"]
+        return
+    if not right:
+        assert "test_backward_max_square: backward_max_square(...) is wrong" in row["reason"], row["reason"]
+        return
+    sentence = "backward_max_square: dx is right; dy, dz are wrong: 1 of 3 results, 0.667 of 2 points"
+    assert sentence in row["reason"], row["reason"]
+    nb = nbformat.read(os.path.join(course, "autograded", kind, CREDIT_ASG, f"{CREDIT_ASG}.ipynb"), 4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_backward_max_square")
+    shown = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    assert sentence in shown, cell.outputs
+    page = _text(os.path.join(course, "feedback", kind, CREDIT_ASG, f"{CREDIT_ASG}.html"))
+    assert sentence in page and "dy:" in page.split(sentence, 1)[1][:300], page[:2000]

@@ -132,10 +132,11 @@ def _notebook(tmp_path, answer):
 
 
 @pytest.mark.parametrize("answer, passed, message", [
-    ("def f(x):\n    return x\n", True, ""),
-    ("def f(x):\n    return -x\n", False, "f(...) is wrong on fresh inputs: f: it first differs at entry 0"),
-    ("def f(x):\n    return object()\n", False, "f(...) raised TypeError: a object is not a number"),
-    ("print = lambda *a, **k: None\ndef f(x):\n    return x\n", False, "f(...) gave no readable result (no result line)"),
+    ("def f(x):\n    return x\n", 1.0, ""),
+    ("def f(x):\n    return -x\n", 0.0, "f(...) is wrong: f: the sign is flipped"),  # two cases agree
+    ("def f(x):\n    return object()\n", 0.0,
+     "f(...) is wrong: f returned a value that is not numbers: TypeError: a object is not a number"),
+    ("print = lambda *a, **k: None\ndef f(x):\n    return x\n", 0.0, "f(...) gave no readable result (no result line)"),
 ])
 def test_the_recheck_runs_student_cells_only_and_judges_here(tmp_path, answer, passed, message):
     kernel = InProcess()
@@ -154,17 +155,17 @@ FORGED = {
                     " + '{\"__ndarray__\": [0.0], \"dtype\": \"float64\"}')]\n",
                     "2 result lines"),
     # the token printed early, by the function itself, then the real line
-    "early": ("import inspect\ndef f(x):\n    src = inspect.stack()[1].frame.f_code.co_consts\n"
-              "    print([c for c in src if isinstance(c, str) and len(c) == 16][0] + '[1]')\n    return x\n",
-              "2 result lines"),
+    "early": ("import inspect\ndef f(x):\n    src = [c for fr in inspect.stack() for c in fr.frame.f_code.co_consts]\n"
+              "    print([c for c in src if isinstance(c, str) and len(c) == 16 and c.isalnum()][0] + '[1]')\n    return x\n",
+              "result lines for one call"),
     # 60 bytes that made the grader allocate 200 MB, per call (the student rebinds
     # bpkit.checks.to_plain or json.dumps in the kernel; here: the line the kernel prints)
     "void_dtype": ('{"__ndarray__": 0, "dtype": "V200000000"}', "dtype 'V200000000'"),
     "subarray_dtype": ('{"__ndarray__": [0], "dtype": "(5000,5000)f8"}', "dtype '(5000,5000)f8'"),
     "object_dtype": ('{"__ndarray__": [0], "dtype": "O"}', "dtype 'O'"),
     "extra_keys": ('{"__ndarray__": [0], "dtype": "float64", "shape": [1000000000]}', "keys"),
-    "many_values": ("def f(x):\n    return [0] * 2000\n", "more than 1024 values"),
-    "many_values_in_array": ('{"__ndarray__": [' + ",".join(["0"] * 5000) + '], "dtype": "float64"}', "more than 1024 values"),
+    "many_values": ("def f(x):\n    return [0] * 2000\n", "values in the result"),
+    "many_values_in_array": ('{"__ndarray__": [' + ",".join(["0"] * 5000) + '], "dtype": "float64"}', "values in the result"),
     "huge_line": ("def f(x):\n    return 'x' * 10**6\n", "longer than"),
     "deep": ("def f(x):\n    v = 1.0\n    for _ in range(50):\n        v = [v]\n    return v\n", "nested deeper"),
     "deep_array": ('{"__ndarray__": ' + "[" * 50 + "1" + "]" * 50 + ', "dtype": "float64"}', "nested deeper"),
@@ -174,8 +175,8 @@ FORGED = {
     "huge_digits": ("9" * 9000, "not JSON"),
     "bracket_bomb": ("[" * 15000, "not JSON"),
     "not_json": ('{"__ndarray__": [1.0, ', "not JSON"),
-    "no_newline_early": ("def f(x):\n    import inspect\n    src = inspect.stack()[1].frame.f_code.co_consts\n"
-                         "    print([c for c in src if isinstance(c, str) and len(c) == 16][0], end='')\n    return x\n",
+    "no_newline_early": ("def f(x):\n    import inspect\n    src = [c for fr in inspect.stack() for c in fr.frame.f_code.co_consts]\n"
+                         "    print([c for c in src if isinstance(c, str) and len(c) == 16 and c.isalnum()][0], end='')\n    return x\n",
                          "not JSON"),
 }
 
@@ -216,7 +217,7 @@ def test_honest_answers_pass_the_bounded_channel(tmp_path, answer):
 def test_honest_mistakes_are_wrong_answers_not_tampering(tmp_path, answer, wrong):
     r = recheck(_notebook(tmp_path, answer), [EX], seed=1, timeout=5, kernel=InProcess())
     passed, message, forged = r["verdicts"]["test_f"]
-    assert (passed, forged) == (False, False) and "is wrong on fresh inputs" in message, message
+    assert (passed, forged) == (False, False) and "is wrong: " in message, message
 
 
 def test_result_lines_keep_two_bounded_lines_whatever_streams_in():
@@ -424,3 +425,36 @@ def test_what_a_submission_says_reaches_the_terminal_escaped():
     with contextlib.redirect_stdout(out):
         summary("a", {"x": r}, "/tmp/a.csv", 1.0)
     assert "\x1b" not in out.getvalue() and "failed: eve\\x1b" in out.getvalue()
+
+
+# ----- the re-check scores each of several results by its share ---------------------------------
+EX3 = Exercise("test_f", 3, "f", lambda rng: (rng.normal(size=2),), lambda x: (x, 2 * x, 3 * x),
+               result_names=("a", "b", "c"), partial=True, visible_inputs=((np.array([1.0, -1.0]),),))
+
+
+@pytest.mark.parametrize("answer, credit, message", [
+    ("def f(x):\n    return x, 2 * x, 3 * x\n", 1.0, ""),
+    ("def f(x):\n    return x, 2 * x, x\n", 2 / 3,
+     "f(...) is partly right: f: a, b are right; c is wrong: 2 of 3 results, 2 of 3 points\nc: "),
+    # right on the random cases, wrong on the fixed one: a share is earned only on every case
+    ("def f(x):\n    return x, (2 * x if x[0] != 1.0 else x), 3 * x\n", 2 / 3,
+     "f(...) is partly right: f: a, c are right; b is wrong"),
+    ("def f(x):\n    return -x, x, x\n", 0.0, "f(...) is wrong: "),
+    ("def f(x):\n    return x, 2 * x\n", 0.0, "f(...) is wrong: expected 3 values (a, b, c), got 2"),
+])
+def test_the_recheck_gives_each_right_result_its_share(tmp_path, answer, credit, message):
+    r = recheck(_notebook(tmp_path, answer), [EX3], seed=1, timeout=5, kernel=InProcess())
+    got, text, forged = r["verdicts"]["test_f"]
+    assert (abs(got - credit) < 1e-12, text[:len(message)], forged) == (True, message, False), text
+    v = verdict(EX3, got, text, in_kernel=3 * credit)
+    assert (abs(v["score"] - 3 * credit) < 1e-9, v["flag"], v["note"]) == (True, "", text)
+
+
+def test_the_merged_score_never_exceeds_the_points_and_a_higher_in_kernel_one_is_flagged():
+    assert verdict(EX3, 1.5, "", in_kernel=None)["score"] == 3.0
+    assert verdict(EX3, 2 / 3, "m", in_kernel=2.0 + 1e-12)["flag"] == ""  # nbgrader's number, rounded
+    high = verdict(EX3, 1 / 3, "f(...) is partly right", in_kernel=3.0)
+    assert (high["score"], high["flag"]) == (1.0, "tampering") and "re-check gave 1" in high["note"]
+    low = verdict(EX3, 1.0, "", in_kernel=2.0)
+    assert (low["score"], low["flag"]) == (3.0, "mismatch")
+    assert verdict(EX3, 1.0, "forged", in_kernel=3.0, forged=True)["score"] == 0.0

@@ -2,16 +2,20 @@
 
 Every wrong answer of the catalogue must fail the notebook's visible check (bpkit.checks.check on
 the committed visible-checks.json), the hidden check (check_exercise on fresh seeds, several
-cases a run) and the re-check comparison (one case, as bpkit-grade compares: bpkit.checks.
-assert_close with the registry's mistakes, on values that crossed the JSON boundary), on every
-seed; its feedback must name it; no feedback may name a different mistake; no student may see a
-raw exception. Every right answer of the catalogue must pass on every seed.
+cases a run) and the re-check (bpkit_grade.recheck: its call code run here, in this process, on
+the fixed and fresh cases of a seed; the results cross the bounded JSON channel and are judged
+as bpkit-grade judges them), on every seed; "fail" means less than full marks (an exercise with
+several results may keep the share of its right ones). Its feedback must name it; no feedback
+may name a different mistake; no student may see a raw exception. Every right answer of the
+catalogue must pass on every seed.
 
     .venv/bin/python -m pytest tests/test_catalogue.py -q -s     (prints the measurement)
     .venv/bin/python tests/test_catalogue.py [SEEDS]             (the measurement alone)
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import sys
 from collections import Counter
@@ -24,11 +28,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from catalogue import CATALOGUE, CORRECT  # noqa: E402
 
-from bpkit.checks import call, check, from_plain, to_plain  # noqa: E402
+from bpkit.checks import check  # noqa: E402
+from bpkit.credit import Credit  # noqa: E402
 from bpkit_grade.exercises import check_exercise, for_assignment  # noqa: E402
+from bpkit_grade.recheck import _check_one, recheck_cases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = range(60)           # single-case re-check seeds per wrong answer
+SEEDS = range(60)           # re-check seeds per wrong answer
 HIDDEN_RUNS = 12            # hidden checks (three cases each) per wrong answer
 CORRECT_SEEDS = range(200)  # seeds on which every right answer must pass
 
@@ -43,13 +49,17 @@ def visible_path(assignment):
 
 
 def outcome(run):
-    """("pass", "") | ("fail", feedback) | ("raw", exception text): what a student would see."""
+    """("pass", "") | ("fail", feedback) | ("raw", exception text): what a student would see.
+    A share of the points (bpkit.credit.Credit below full marks) is a fail, with its feedback."""
     try:
-        run()
+        with contextlib.redirect_stdout(io.StringIO()):   # a share of the points prints its feedback
+            got = run()
     except AssertionError as e:
         return "fail", str(e)
     except Exception as e:  # noqa: BLE001 -- a raw exception reached the student
         return "raw", f"{type(e).__name__}: {e}"
+    if isinstance(got, Credit) and got < got.points:
+        return "fail", got.message
     return "pass", ""
 
 
@@ -57,15 +67,34 @@ def _exercise(entry):
     return next(ex for ex in for_assignment(entry.assignment) if ex.function == entry.function)
 
 
+class HereKernel:
+    """The re-check's kernel, in this process: the student's function defined, the grader's call
+    code run with exec, its stdout streamed to the result channel."""
+
+    def __init__(self, fn):
+        self.namespace = {fn.__name__: fn}
+
+    def run(self, code, collect=None):
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(code, self.namespace)
+        except Exception as e:  # noqa: BLE001 -- as a kernel reports an error
+            return "error", "", f"{type(e).__name__}: {e}"
+        collect(out.getvalue())
+        return "ok", "", None
+
+
 def recheck(entry, seed):
-    """bpkit-grade's comparison: the result crosses JSON, then assert_close with the registry's
-    mistakes, one case (what bpkit_grade.autograde.compare does)."""
+    """bpkit-grade's re-check of the entry's exercise for ``seed`` (bpkit_grade.recheck: the
+    fixed cases and fresh ones, one call, the bounded channel, the judgement); raises
+    AssertionError with its message unless it gives full marks."""
     ex = _exercise(entry)
-    args, expected = ex.expected(np.random.default_rng([seed, 7]))
-    got = from_plain(to_plain(call(entry.fn, *args)))
-    from bpkit.checks import assert_close
-    mistakes = ex.mistakes(*args) if ex.mistakes is not None else ()
-    assert_close(got, expected, ex.result_names or ex.function, mistakes=mistakes, inputs=args)
+    k = for_assignment(entry.assignment).index(ex)   # the exercise's place in its notebook
+    (credit, message, forged), _ = _check_one(ex, recheck_cases(ex, seed, k), 60, HereKernel(entry.fn))
+    assert not forged, f"an honest answer was taken for tampering: {message}"
+    if credit < 1:
+        raise AssertionError(message)
 
 
 def raw_shown(kind, text):
@@ -106,7 +135,7 @@ def measurement(seeds=SEEDS, hidden_runs=HIDDEN_RUNS):
         totals["misleading"] += bool(m["misleading"])
         totals["raw"] += bool(m["raw"])
         totals["named in every re-check"] += m["named_recheck"] == m["recheck_runs"]
-        totals["let through by some single-case re-check"] += bool(m["recheck_passed"])
+        totals["let through by the re-check on some seed"] += bool(m["recheck_passed"])
     return results, totals
 
 
@@ -123,9 +152,10 @@ def report(results, totals):
     lines.append(f"catalogue: {n} wrong answers, {len({e.function for e in CATALOGUE})} exercises; "
                  f"wrong passed {totals['wrong passed']}, named {totals['named']} "
                  f"({100 * totals['named'] / n:.0f}%), misleading {totals['misleading']}, "
-                 f"raw exceptions shown {totals['raw']}; named in every single-case re-check "
-                 f"{totals['named in every re-check']}; let through by one random case on some seed "
-                 f"{totals['let through by some single-case re-check']}")
+                 f"raw exceptions shown {totals['raw']}; named in every re-check "
+                 f"{totals['named in every re-check']}; let through by the re-check on some of "
+                 f"{len(SEEDS) if not results else results[0][1]['recheck_runs']} seeds "
+                 f"{totals['let through by the re-check on some seed']}")
     return "\n".join(lines)
 
 
@@ -171,18 +201,12 @@ def measured():
 
 @pytest.mark.parametrize("entry", CATALOGUE, ids=_id)
 def test_a_wrong_answer_fails_every_run(entry):
-    """The visible check and every hidden check fail; one random case alone (the re-check)
-    fails on every seed unless the mistake lives in one branch of a scalar exercise, and then
-    the random inputs fall into that branch often."""
+    """The visible check, every hidden check and the re-check on every seed fail: the fixed
+    cases reach the branch a mistake lives in (a closed gate, a tie, no path), whatever the
+    random ones do."""
     m = measured()["results"][_id(entry)]
     assert m["passed"] == 0, f"passed {m['passed']} visible or hidden checks"
-    failed = m["recheck_runs"] - m["recheck_passed"]
-    if entry.regime == "fixed":
-        pass    # the random graphs always have a path and source != target
-    elif entry.regime:
-        assert failed >= m["recheck_runs"] // 5, f"the random inputs reach the branch in {failed} runs"
-    else:
-        assert failed == m["recheck_runs"], f"passed {m['recheck_passed']} re-checks"
+    assert m["recheck_passed"] == 0, f"passed {m['recheck_passed']} of {m['recheck_runs']} re-checks"
 
 
 @pytest.mark.parametrize("entry", CATALOGUE, ids=_id)
@@ -202,6 +226,7 @@ def test_measurement(capsys):
     totals = data["totals"]
     assert totals["wrong answers"] >= 6 * 23
     assert totals["wrong passed"] == 0
+    assert totals["let through by the re-check on some seed"] == 0
     assert totals["named"] >= 0.9 * totals["wrong answers"]
     assert totals["misleading"] == 0
     assert totals["raw"] == 0

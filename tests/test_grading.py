@@ -12,6 +12,7 @@ import bpkit as bp
 import bpkit_grade.exercises as registry
 from bpkit_grade.exercises import MODULES, Exercise, for_assignment
 from bpkit.checks import NotAnswered, assert_close, call, check, diagnose, from_plain
+from bpkit.credit import Credit
 from bpkit_grade.exercises import check_exercise
 
 E = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])   # an expected 2 x 3 answer
@@ -393,3 +394,63 @@ def test_check_says_what_is_missing(toy_checks):
         check(twice)
     with pytest.raises(AssertionError, match="should be a function"):
         check(None)
+
+
+# ----- partial credit: each of several results is worth its share (bpkit.credit) ---------------
+@pytest.fixture
+def three_results(monkeypatch, tmp_path):
+    """A registry exercise returning (x, 2x, 3x) for 3 points, and its visible-checks.json."""
+    from bpkit_grade import visible
+
+    ex = Exercise(grade_id="test_triple", points=3, function="triple",
+                  make_inputs=lambda rng: (rng.normal(size=2),), reference=lambda x: (x, 2 * x, 3 * x),
+                  result_names=("a", "b", "c"), partial=True,
+                  mistakes=lambda x: [("forgot the 3 of c", (x, 2 * x, x))])
+    monkeypatch.setattr(registry, "for_assignment", lambda name: [ex])
+    monkeypatch.setattr(visible, "for_assignment", lambda name: [ex])
+    (tmp_path / "visible-checks.json").write_text(visible.render("toy"))
+    monkeypatch.chdir(tmp_path)
+    return ex
+
+
+def test_each_right_result_scores_its_share_in_the_kernel(three_results, capsys):
+    from bpkit.credit import parts
+
+    def triple(x):
+        return x, 2 * x, x
+    visible = parts(triple)
+    assert (float(visible), visible.right, repr(visible)) == (2.0, (True, True, False), "2.0")
+    out = capsys.readouterr().out
+    assert "triple: a, b are right; c is wrong: 2 of 3 results, 2 of 3 points" in out
+    assert "c: it looks like you forgot the 3 of c" in out
+    hidden = check_exercise("toy", triple, hidden=True, credit=visible)
+    assert float(hidden) == 2.0 and capsys.readouterr().out == ""   # said once, by the visible check
+
+    def triple(x):  # noqa: F811 -- b right on the visible cases only: the hidden check takes it away
+        return x, (2 * x if np.all(np.abs(x) < 10) else x), x
+    assert float(check_exercise("toy", triple, seeds=(0,), credit=Credit(3, [True, True, False], "abc"))) == 2.0
+    big = lambda rng: (100 + rng.normal(size=2),)  # noqa: E731
+    object.__setattr__(three_results, "make_inputs", big)
+    assert float(check_exercise("toy", triple, seeds=(0,), credit=visible)) == 1.0
+    assert "a is right; b, c are wrong: 1 of 3 results, 1 of 3 points" in capsys.readouterr().out
+
+
+def test_no_result_right_fails_and_all_right_is_full_marks(three_results, capsys):
+    from bpkit.credit import parts
+
+    def triple(x):
+        return -x, -x, -x
+    with pytest.raises(AssertionError, match="a: "):
+        parts(triple)
+    with pytest.raises(AssertionError):
+        check_exercise("toy", triple, hidden=True)
+
+    def triple(x):  # noqa: F811
+        return x, x + x, 3 * x
+    assert float(parts(triple)) == 3.0 and "all visible tests pass" in capsys.readouterr().out
+    assert float(check_exercise("toy", triple, hidden=True, credit=None)) == 3.0
+
+    def triple(x):  # noqa: F811
+        raise NotImplementedError()
+    with pytest.raises(NotAnswered):
+        parts(triple)

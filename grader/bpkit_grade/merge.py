@@ -22,7 +22,9 @@ def merge(gb, s, r: dict) -> None:
         nb.flagged = r["status"] != STATUS_OK
         for g in nb.grades:
             if g.name in r["exercises"]:
-                g.auto_score, g.needs_manual_grade = r["exercises"][g.name]["score"], False
+                # the re-check's score (a share of the points for some results of several)
+                g.auto_score = min(float(r["exercises"][g.name]["score"]), float(g.max_score))
+                g.needs_manual_grade = False
             elif g.name in r["grades"] and r["status"] != STATUS_FAILED:
                 g.auto_score, g.needs_manual_grade = r["grades"][g.name]["score"], r["grades"][g.name]["manual"]
             else:

@@ -1,7 +1,9 @@
 """The re-check: run a notebook's student cells in a fresh sandboxed kernel (never its test cells),
-call each registered exercise's function there on fresh random inputs, bring the result back
-as plain JSON (``bpkit.checks.to_plain``) and judge it here, in the grader's process, with
-``bpkit.checks.assert_close`` -- the check a notebook's test cell runs.
+call each registered exercise's function there on the cases the hidden test tries (the fixed
+decisive ones of ``bpkit_grade.exercises.cases``, then fresh random ones), bring the results back
+as plain JSON (``bpkit.checks.to_plain``) and judge them here, in the grader's process, with
+``bpkit.checks.check_cases`` -- the check a notebook's test cell runs. An exercise with several
+results (``partial``) scores each result's share (``bpkit.credit.judge``).
 
 Needs no Jupyter to import: the kernel is whatever :func:`recheck` is given (a
 :class:`bpkit_grade.kernel.Kernel`).
@@ -13,10 +15,17 @@ import secrets
 
 import numpy as np
 
-from bpkit.checks import assert_close, from_plain, to_plain
+from bpkit.checks import assert_close, check_cases, from_plain, to_plain
+from bpkit.credit import feedback, judge
+
+from bpkit_grade.exercises import cases
 
 #: values cross the kernel boundary as JSON of these (the names ``autograde`` always exported)
 encode, decode = to_plain, from_plain
+#: fresh random cases per exercise, after its fixed ones
+FRESH = 3
+#: characters of the message kept of one case that raised in the kernel
+MAX_RAISED = 1000
 
 
 class UnreadableResult(Exception):
@@ -101,6 +110,13 @@ def result_limits(expected) -> tuple[int, int, int]:
     return max(16_384, 8 * chars), max(1024, 8 * values), depth + 2
 
 
+def cases_limits(expected: list) -> tuple[int, int, int]:
+    """:func:`result_limits` of one call that returns a list, one result per case: each case's
+    room added up (each case is bounded as a call of its own was), one more nesting level."""
+    limits = [result_limits(e) for e in expected] or [result_limits(None)]
+    return sum(c for c, _, _ in limits), sum(v for _, v, _ in limits), max(d for _, _, d in limits) + 1
+
+
 def _shape(v, depth=0) -> tuple[int, int]:
     """-> (values, nesting depth) of a plain (JSON) value."""
     if isinstance(v, dict) and "__ndarray__" in v:
@@ -122,17 +138,79 @@ def compare(exercise, got, expected, args=()):
     assert_close(got, expected, exercise.result_names or exercise.function, mistakes=mistakes, inputs=args)
 
 
-def call_code(nonce: str, function: str, args_json: str) -> str:
-    """Kernel code: call ``function`` on the decoded arguments, print nonce + JSON of the result."""
-    return ("from bpkit.checks import to_plain as __bpkit_enc, from_plain as __bpkit_dec\n"
+def call_code(nonce: str, function: str, cases_json: str) -> str:
+    """Kernel code: call ``function`` on each decoded argument tuple (``bpkit.checks.call``), print
+    nonce + JSON of the list of results; a case that raised gives ``{"__raised__": message}``."""
+    unsent = f"{function} returned a value that is not numbers: "
+    return ("from bpkit.checks import call as __bpkit_call, to_plain as __bpkit_enc, from_plain as __bpkit_dec\n"
             "import json as __bpkit_json\n"
-            f"print({nonce!r} + __bpkit_json.dumps(__bpkit_enc({function}("
-            f"*__bpkit_dec(__bpkit_json.loads({args_json!r}))))))\n")
+            "def __bpkit_one(f, args):\n"
+            "    try:\n"
+            "        result = __bpkit_call(f, *args)\n"
+            "    except AssertionError as e:\n"
+            f"        return {{'__raised__': str(e)[:{MAX_RAISED}]}}\n"
+            "    try:\n"
+            "        return __bpkit_enc(result)\n"
+            "    except Exception as e:\n"
+            f"        return {{'__raised__': ({unsent!r} + f'{{type(e).__name__}}: {{e}}')[:{MAX_RAISED}]}}\n"
+            f"print({nonce!r} + __bpkit_json.dumps([__bpkit_one({function}, __a) for __a in "
+            f"__bpkit_dec(__bpkit_json.loads({cases_json!r}))]))\n")
 
 
-def read_result(lines: ResultLines, expected=None):
+def recheck_cases(ex, seed: int, k: int) -> list[tuple]:
+    """The argument tuples the re-check tries for exercise number ``k`` of a notebook: the fixed
+    cases of the hidden test, then FRESH random ones drawn from (``seed``, ``k``)."""
+    return cases(ex, np.random.SeedSequence([seed, k]).generate_state(FRESH))
+
+
+def _replay(function: str, results: list):
+    """A stand-in for the student's function that gives its results from the kernel in order
+    (``{"__raised__": message}``: the case raised)."""
+    results = iter(results)
+
+    def again(*args):
+        got = next(results)
+        if isinstance(got, dict) and set(got) == {"__raised__"}:
+            raise AssertionError(str(got["__raised__"]))
+        return got
+    again.__name__ = function
+    return again
+
+
+def judge_results(ex, todo, results) -> tuple[float, str]:
+    """The verdict on an exercise's results from the kernel (``todo``: the cases, as
+    ``(inputs, expected, mistakes)``). -> (the share of its points earned, 0..1; the message)."""
+    call, fn = f"{ex.function}(...)", _replay(ex.function, results)
+
+    def wrong(problem):
+        head = f"{ex.function} raised "
+        return f"{call} raised {problem[len(head):]}" if problem.startswith(head) else f"{call} is wrong: {problem}"
+    if ex.compare is not None:
+        try:
+            for args, expected, _ in todo:
+                ex.compare(fn(*args), expected)
+        except AssertionError as e:
+            return 0.0, wrong(str(e))
+        return 1.0, ""
+    if ex.partial:
+        right, problem = judge(fn, todo, ex.result_names)
+        if all(right):
+            return 1.0, ""
+        if not any(right):
+            return 0.0, wrong(problem)
+        return sum(right) / len(right), (f"{call} is partly right: {feedback(ex.function, ex.result_names, right, ex.points)}"
+                                         f"\n{problem}")
+    try:
+        check_cases(fn, todo, ex.result_names or ex.function)
+    except AssertionError as e:
+        return 0.0, wrong(str(e))
+    return 1.0, ""
+
+
+def read_result(lines: ResultLines, expected=None, limits=None):
     """The one result the call printed (``lines``: its result lines), decoded within the bounds
-    of ``expected`` (the reference result for the same inputs, see :func:`result_limits`).
+    of ``expected`` (the reference result for the same inputs, see :func:`result_limits`), or
+    within ``limits`` when given (:func:`cases_limits`).
     Raises UnreadableResult when there is none, ForgedResult when it is not what the grader's
     call code prints."""
     lines.done()
@@ -142,7 +220,7 @@ def read_result(lines: ResultLines, expected=None):
         raise ForgedResult(f"{lines.count} result lines for one call, where the grader prints one")
     if lines.overlong:
         raise ForgedResult(f"a result line longer than {lines.max_len} characters")
-    _, max_values, max_depth = result_limits(expected)
+    _, max_values, max_depth = limits or result_limits(expected)
     try:
         plain = json.loads(lines.lines[0][len(lines.marker):])
     except (ValueError, RecursionError) as e:  # bad JSON, a 10,000-digit integer, deep nesting
@@ -204,9 +282,10 @@ def is_test_cell(cell) -> bool:
 
 def recheck(nb_path: str, exercises, seed: int, timeout: float, kernel) -> dict:
     """Run the student's cells of one notebook in ``kernel`` (fresh, sandboxed), call each
-    exercise's function on fresh inputs, compare here. -> {"verdicts": {grade_id: (passed,
-    message, forged)}, "notes": [...]}; ``forged``: the result channel was tampered with
-    (ForgedResult). Closes the kernel."""
+    exercise's function on its cases (:func:`recheck_cases`), judge here. -> {"verdicts":
+    {grade_id: (credit, message, forged)}, "notes": [...]}; ``credit``: the share of the points
+    earned (1.0 right, 0.0 wrong, between for some results of several); ``forged``: the result
+    channel was tampered with (ForgedResult). Closes the kernel."""
     import nbformat
     nb = nbformat.read(nb_path, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)]
@@ -214,7 +293,7 @@ def recheck(nb_path: str, exercises, seed: int, timeout: float, kernel) -> dict:
         done, notes = _run_student_cells(cells, timeout, kernel)
         verdicts = {}
         for k, ex in enumerate(exercises):
-            verdicts[ex.grade_id], status = _check_one(ex, np.random.default_rng([seed, k]), timeout, kernel)
+            verdicts[ex.grade_id], status = _check_one(ex, recheck_cases(ex, seed, k), timeout, kernel)
             if status in ("hang", "died"):
                 kernel.restart(done)
     finally:
@@ -239,27 +318,30 @@ def _run_student_cells(cells, timeout, kernel) -> tuple[list[str], list[str]]:
     return done, notes
 
 
-def _check_one(ex, rng, timeout, kernel) -> tuple[tuple[bool, str, bool], str]:
-    """Call one exercise's function in the kernel. -> ((passed, message, forged), the run's status)."""
-    args = ex.make_inputs(rng)
-    expected = ex.reference(*args)
+def _check_one(ex, arg_tuples, timeout, kernel) -> tuple[tuple[float, str, bool], str]:
+    """Call one exercise's function in the kernel on each case.
+    -> ((credit, message, forged), the run's status)."""
+    todo = [(args, ex.reference(*args), ex.mistakes(*args) if ex.mistakes is not None else ())
+            for args in arg_tuples]
+    limits = cases_limits([e for _, e, _ in todo])
     nonce = secrets.token_hex(8)
-    lines = ResultLines(nonce, result_limits(expected)[0] + len(nonce))
-    status, _, err = kernel.run(call_code(nonce, ex.function, json.dumps(encode(list(args)))), collect=lines.feed)
+    lines = ResultLines(nonce, limits[0] + len(nonce))
+    code = call_code(nonce, ex.function, json.dumps(encode([list(args) for args in arg_tuples])))
+    status, _, err = kernel.run(code, collect=lines.feed)
     call = f"{ex.function}(...)"
     if status in ("hang", "timeout"):
-        return (False, f"{call} did not return within {timeout} s", False), status
+        return (0.0, f"{call} did not return within {timeout} s", False), status
     if status == "died":
-        return (False, f"{call} killed the kernel (os._exit, crash or memory)", False), status
+        return (0.0, f"{call} killed the kernel (os._exit, crash or memory)", False), status
     if err:
-        return (False, f"{call} raised {err}", False), status
+        return (0.0, f"{call} raised {err}", False), status
     try:
-        got = read_result(lines, expected)
-        compare(ex, got, expected, args)
-    except AssertionError as e:
-        return (False, f"{call} is wrong on fresh inputs: {e}", False), status
+        results = read_result(lines, limits=limits)
+        if not isinstance(results, list) or len(results) != len(todo):
+            raise ForgedResult(f"not a list of {len(todo)} results, as the grader's call code prints")
     except ForgedResult as e:
-        return (False, f"{call}: the result channel was tampered with: {e}", True), status
+        return (0.0, f"{call}: the result channel was tampered with: {e}", True), status
     except UnreadableResult as e:
-        return (False, f"{call} gave no readable result ({e})", False), status
-    return (True, "", False), status
+        return (0.0, f"{call} gave no readable result ({e})", False), status
+    credit, message = judge_results(ex, todo, results)
+    return (credit, message, False), status

@@ -37,18 +37,22 @@ def failure(student: str, reason: str, points: dict) -> dict:
     return result
 
 
-def verdict(ex, passed: bool, message: str, in_kernel, forged: bool = False) -> dict:
-    """Combine the re-check (which wins) with the in-kernel nbgrader score. ``forged``: the
-    re-check's result channel was tampered with (flagged whatever the in-kernel score)."""
-    score = float(ex.points) if passed else 0.0
+def verdict(ex, credit, message: str, in_kernel, forged: bool = False) -> dict:
+    """Combine the re-check (which wins) with the in-kernel nbgrader score. ``credit``: the share
+    of the points the re-check gave (True/1.0 right, False/0.0 wrong, between for some results
+    of several); ``forged``: the re-check's result channel was tampered with (flagged whatever
+    the in-kernel score)."""
+    points = float(ex.points)
+    score = min(points, max(0.0, points * float(credit)))
     flag, note = "", message
     if forged:
-        flag, note = "tampering", f"suspected tampering: {message}"
-    elif in_kernel is not None and not passed and in_kernel > 0:
+        score, flag, note = 0.0, "tampering", f"suspected tampering: {message}"
+    elif in_kernel is not None and in_kernel > score + 1e-6:
         flag = "tampering"
-        note = (f"suspected tampering: the in-kernel test gave {in_kernel:g}/{ex.points:g} but "
-                f"the re-check failed: {message}")
-    elif in_kernel is not None and passed and in_kernel < ex.points:
+        note = (f"suspected tampering: the in-kernel test gave {in_kernel:g}/{points:g} but "
+                f"the re-check gave {score:.3g}: {message}")
+    elif in_kernel is not None and in_kernel < score - 1e-6:
         flag = "mismatch"
-        note = f"the in-kernel test gave {in_kernel:g}/{ex.points:g}, the re-check passed"
-    return {"score": score, "max": float(ex.points), "flag": flag, "note": note, "in_kernel": in_kernel}
+        note = f"the in-kernel test gave {in_kernel:g}/{points:g}, the re-check {score:.3g}" + \
+            (f": {message}" if message else "")
+    return {"score": score, "max": points, "flag": flag, "note": note, "in_kernel": in_kernel}

@@ -55,6 +55,8 @@ def build(assignment: str) -> dict:
                              "checked from data in the student's notebook")
         names = list(ex.result_names) if isinstance(ex.result_names, (tuple, list)) else ex.result_names
         exercises[ex.function] = {"names": names, "cases": cases(ex)}
+        if ex.partial:  # bpkit.credit.parts: each result's share of these points
+            exercises[ex.function]["points"] = ex.points
     return {"about": f"The visible checks of {assignment}: inputs, expected results and the "
                      "results of typical mistakes (numbers only). Written by `./course generate` "
                      "from the instructor's exercise registry; do not edit.",

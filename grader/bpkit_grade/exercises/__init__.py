@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from bpkit.checks import call, check_cases, literal
+from bpkit.credit import award, judge
 
 #: assignment name -> module that lists its exercises
 MODULES = {
@@ -50,6 +51,9 @@ class Exercise:
                  the fixed seeds ``VISIBLE_SEEDS``; see :mod:`bpkit_grade.visible`. The hidden
                  tests (check_exercise) try them too, before their random cases; the first of
                  them is the worked example, whose answer typed in is named as a mistake
+    partial      the exercise returns several results (gradients), each worth an equal share of
+                 the points when it is right on every case (bpkit.credit): in the test cell
+                 (``parts``, then ``check_exercise(..., credit=)``) and in the re-check
     decisive     draw ``make_inputs`` again (from the same generator: still one input per seed)
                  until every typical mistake gives numbers clearly different from the answer
                  and from the other mistakes, so that one case names it; off where two mistakes
@@ -67,6 +71,7 @@ class Exercise:
     compare: Optional[Callable[[Any, Any], None]] = field(default=None, compare=False)
     visible_inputs: tuple = ()
     decisive: bool = True
+    partial: bool = False
 
     def __post_init__(self):
         # the answer of the worked example (the first fixed case), typed in, is a typical mistake
@@ -163,12 +168,14 @@ def cases(ex, seeds, *, fixed=True):
     return out + [tuple(ex.make_inputs(np.random.default_rng(int(seed)))) for seed in seeds]
 
 
-def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False, fixed=True):
+def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False, fixed=True, credit=None):
     """Check a student's function against the exercise registry.
 
     The fixed adversarial cases of the exercise come first (with ``fixed=True``), then fresh
     inputs for ``seeds`` (visible tests use fixed ones). With ``hidden=True`` the seeds are
-    drawn fresh every time, so a hard-coded answer fails.
+    drawn fresh every time, so a hard-coded answer fails. An exercise with several results
+    (``partial``) returns its points (a ``bpkit.credit.Credit``; ``credit``: the visible check's,
+    whose wrong results stay wrong) and raises only when no result is right.
     """
     name = getattr(fn, "__name__", None)
     matches = [ex for ex in for_assignment(assignment) if ex.function == name]
@@ -182,5 +189,9 @@ def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False, fixed=True)
         for args in cases(ex, seeds, fixed=fixed):
             ex.compare(call(fn, *args), ex.reference(*args))
         return
-    check_cases(fn, [(args, ex.reference(*args), ex.mistakes(*args) if ex.mistakes else ())
-                     for args in cases(ex, seeds, fixed=fixed)], ex.result_names or name)
+    todo = [(args, ex.reference(*args), ex.mistakes(*args) if ex.mistakes else ())
+            for args in cases(ex, seeds, fixed=fixed)]
+    if ex.partial:
+        right, problem = judge(fn, todo, ex.result_names)
+        return award(name, ex.result_names, right, ex.points, problem, before=credit)
+    check_cases(fn, todo, ex.result_names or name)

@@ -244,25 +244,25 @@ EXERCISES = [
         grade_id="test_backward_max_square", points=2, function="backward_max_square",
         make_inputs=_max_square_inputs, reference=backward_max_square,
         description="backward pass of [max(3x, 0) - y]^2 + z: (dx, dy, dz)",
-        mistakes=_max_square_mistakes, result_names=("dx", "dy", "dz"),
+        mistakes=_max_square_mistakes, result_names=("dx", "dy", "dz"), partial=True,
         visible_inputs=((1.0, 0.0, -2.0), (-0.5, 1.0, 2.0), (0.6, 2.5, 0.5))),
     Exercise(
         grade_id="test_backward_neuron", points=2, function="backward_neuron",
         make_inputs=_neuron_inputs, reference=backward_neuron,
         description="backward pass of a sigmoid neuron: (dw, dx)",
-        mistakes=_neuron_mistakes, result_names=("dw", "dx"),
+        mistakes=_neuron_mistakes, result_names=("dw", "dx"), partial=True,
         visible_inputs=(([2.0, -3.0, -3.0], [-1.0, -2.0]), ([0.5, 1.5, -0.3], [2.0, -1.0]))),
     Exercise(
         grade_id="test_backward_staged", points=3, function="backward_staged",
         make_inputs=_staged_inputs, reference=backward_staged,
         description="backward pass of staged code where x and y are used twice (+=)",
-        mistakes=_staged_mistakes, result_names=("dx", "dy"),
+        mistakes=_staged_mistakes, result_names=("dx", "dy"), partial=True,
         visible_inputs=((0.5, 0.8), (-1.1, 0.6))),
     Exercise(
         grade_id="test_backward_mlp", points=3, function="backward_mlp",
         make_inputs=_mlp_inputs, reference=backward_mlp,
         description="gradients of L_MLP with respect to w1, b1, w2, b2",
-        mistakes=_mlp_mistakes, result_names=("dL/dw1", "dL/db1", "dL/dw2", "dL/db2"),
+        mistakes=_mlp_mistakes, result_names=("dL/dw1", "dL/db1", "dL/dw2", "dL/db2"), partial=True,
         visible_inputs=MLP_CASES,
         decisive=False),   # with a gate closed, "no masks" and "no mask there" coincide
 ]

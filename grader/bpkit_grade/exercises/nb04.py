@@ -185,13 +185,13 @@ EXERCISES = [
         grade_id="test_grad_V", points=3, function="grad_V",
         make_inputs=_network_inputs, reference=grad_V,
         description="do/dV and do/dgamma of o = -LS(V tanh(Wx + b) + gamma)_y",
-        mistakes=_grad_V_mistakes, result_names=("dV", "dgamma"),
+        mistakes=_grad_V_mistakes, result_names=("dV", "dgamma"), partial=True,
         visible_inputs=(_notebook_network(),)),
     Exercise(
         grade_id="test_grad_W", points=3, function="grad_W",
         make_inputs=_network_inputs, reference=grad_W,
         description="do/dW and do/db of o = -LS(V tanh(Wx + b) + gamma)_y",
-        mistakes=_grad_W_mistakes, result_names=("dW", "db"),
+        mistakes=_grad_W_mistakes, result_names=("dW", "db"), partial=True,
         visible_inputs=(_notebook_network(),)),
 ]
 
