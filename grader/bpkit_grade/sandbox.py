@@ -117,7 +117,12 @@ class Confinement:
                 if os.path.exists(path) and not os.path.relpath(path, root).startswith(".."):
                     a += parents(root, path) + ["--ro-bind", path, path]
             a += ["--remount-ro", root]
+        def inside(path, tops):
+            return any(not os.path.relpath(path, t).startswith("..") for t in tops)
+
         for path in self.hide:
+            if inside(path, PRIVATE + self.cover) or (inside(path, self.roots) and not inside(path, self.keep)):
+                continue  # not there anyway
             if os.path.isdir(path):
                 a += ["--tmpfs", path, "--remount-ro", path]
             elif os.path.exists(path):
@@ -126,7 +131,7 @@ class Confinement:
             a += ["--tmpfs", path]
 
         def under_cover(path):
-            tops = [c for c in self.cover if not os.path.relpath(path, c).startswith("..")]
+            tops = [c for c in self.cover if inside(path, [c])]
             return parents(tops[0], path) if tops else []
 
         for path in self.ro_binds:
