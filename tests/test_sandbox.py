@@ -80,6 +80,9 @@ def test_a_sandboxed_kernel_talks_ipc_and_one_huge_message_is_never_read(tmp_pat
     try:
         assert kernel.km.transport == "ipc" and kernel.km.ip.startswith(kernel.confinement.home)
         assert kernel.run("print(6 * 7)") == ("ok", "42\n", None)
+        # Ctrl-C reaches the kernel, not bwrap (which would take the sandbox with it): "timeout", not "died"
+        assert kernel.run("import time; time.sleep(60)")[0] == "timeout"
+        assert kernel.run("print(1)")[:2] == ("ok", "1\n")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
         # one message of 4 x MAX_MESSAGE, sent the way student code can (not through print's buffer)
         status, _, _ = kernel.run(f'''k = get_ipython().kernel
