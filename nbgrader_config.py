@@ -56,3 +56,11 @@ try:  # nbgrader only checks the folder; it must exist
     os.makedirs(c.Exchange.root, exist_ok=True)
 except OSError:
     pass  # nbgrader will say "Unwritable directory" and name it
+
+# `nbgrader collect` refuses a submission not owned by its student's account, or holding a
+# symbolic link (stock nbgrader only warns, and copies what a link points to): on the
+# instructor's machine only, where bpkit_grade is installed (docs/instructor.md, the exchange)
+import importlib.util  # noqa: E402
+
+if importlib.util.find_spec("bpkit_grade"):
+    c.ExchangeFactory.collect = "bpkit_grade.exchange.SafeCollect"

@@ -50,6 +50,99 @@ for _ in range(2000):  # 200 MB
     print("x" * 99_999)
 '''
 
+# finding 1: a classmate's submission, found through the kernels' command lines (their -f
+# connection files sit in the classmate's throwaway course folder), copied cell by cell
+COPY = r'''
+import glob as _glob, json as _json, os as _os, re as _re, time as _time
+def _classmate_cells(me="copier", seconds=10):
+    t0 = _time.time()
+    while _time.time() - t0 < seconds:
+        for pid in [p for p in _os.listdir("/proc") if p.isdigit()]:
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+            except OSError:
+                continue
+            for box in set(_re.findall(r"(/[^\0]*?/s-[^/\0]+)/", cmd)):
+                for nb in _glob.glob(box + "/submitted/*/toy/toy.ipynb"):
+                    if f"/{me}/" in nb:
+                        continue
+                    try:
+                        cells = _json.load(open(nb))["cells"]
+                    except (OSError, ValueError):
+                        continue
+                    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"
+                            and "def " in "".join(c["source"]) and "/proc" not in "".join(c["source"])]
+        _time.sleep(0.1)
+    return []
+_copied = _classmate_cells()
+print("copied", len(_copied), "cells")
+for _src in _copied:
+    exec(_src, globals())
+'''
+# finding 2: a classmate's kernel, reached with jupyter_client through its connection file
+SABOTAGE = r'''
+import json as _json, os as _os, time as _time
+def _sabotage(seconds=10):
+    from ipykernel.connect import get_connection_file
+    from jupyter_client import BlockingKernelClient
+    done, t0 = {get_connection_file()}, _time.time()  # not my own kernel
+    while _time.time() - t0 < seconds:
+        for pid in [p for p in _os.listdir("/proc") if p.isdigit() and int(p) != _os.getpid()]:
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            for flag, conn in zip(cmd, cmd[1:]):
+                if flag != "-f" or conn in done:
+                    continue
+                try:
+                    info = _json.load(open(conn))
+                except (OSError, ValueError):
+                    continue
+                kc = BlockingKernelClient()
+                kc.load_connection_info(info)
+                kc.start_channels()
+                kc.execute("def relu_grad(x):\n    return 0 * np.asarray(x, dtype=float)\n"
+                           "def sin_square_grad(x):\n    return 0 * np.asarray(x, dtype=float)\n")
+                done.add(conn)
+        _time.sleep(0.1)
+    print("sabotaged", len(done) - 1, "kernels")
+_sabotage()
+'''
+# finding 3: the audit's descriptor pointed at /dev/null, then the solutions looked for
+BLIND = r'''
+import glob as _glob, json as _json, os as _os
+for _fd in range(3, 1024):
+    try:
+        if _os.readlink(f"/proc/self/fd/{_fd}").endswith("audit.log"):
+            _os.dup2(_os.open("/dev/null", _os.O_WRONLY), _fd)
+    except OSError:
+        pass
+_found = [p for pattern in ("COURSE/solutions/toy/toy.ipynb", "COURSE/gradebook.db", "COURSE/submitted/*/toy/toy.ipynb",
+                            "/tmp/bpkit-grade-*/s-*/submitted/*/toy/toy.ipynb")
+          for p in _glob.glob(pattern) if "/blind/" not in p]
+print("found", _found)
+for _p in _found:
+    try:
+        for _c in _json.load(open(_p))["cells"]:
+            if _c["cell_type"] == "code" and "def " in "".join(_c["source"]) and "_found" not in "".join(_c["source"]):
+                exec("".join(_c["source"]), globals())
+    except (OSError, ValueError):
+        pass
+'''
+# finding 9 (temporary space): /tmp, /var/tmp and /dev/shm filled, and left behind
+FILL = r'''
+_full = []
+for _d in ("/tmp", "/var/tmp", "/dev/shm"):
+    try:
+        with open(_d + "/NAME", "wb") as _f:
+            for _ in range(512):
+                _f.write(b"x" * (1 << 20))
+    except OSError as e:
+        _full.append(f"{_d}: {e.strerror}")
+print("full:", _full)
+'''
+
 
 def run(cmd, cwd, check=True):
     env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
@@ -72,14 +165,20 @@ def attacked(tmp_path_factory):
     solution = os.path.join(course, "solutions", "toy", "toy.ipynb")
     correct = sc.correct_notebook(nbformat.read(solution, 4),
                                   nbformat.read(os.path.join(course, "notebooks", "toy", "toy.ipynb"), 4))
-    subs = {}
+    blank = nbformat.read(os.path.join(course, "notebooks", "toy", "toy.ipynb"), 4)
+    uid_base = str(100000 + (os.getpid() % 10000) * 8 + 4)
+    subs, fill = {}, f"bpkit-fill-{uid_base}"
     for kind, (function, code) in {"correct": (None, ""), "forged_line": ("sin_square_grad", FORGE),
                                    "inflated": ("sin_square_grad", INFLATE), "flood": ("relu_grad", FLOOD),
                                    "symlink_nb": (None, ""), "sparse_ts": (None, ""),
-                                   ESC_ID: (None, "")}.items():
+                                   ESC_ID: (None, ""), "copier": ("sin_square_grad", COPY),
+                                   "saboteur": ("sin_square_grad", SABOTAGE),
+                                   "blind": ("sin_square_grad", BLIND.replace("COURSE", course)),
+                                   "tmpfill": ("relu_grad", FILL.replace("NAME", fill)),
+                                   "correct2": (None, "")}.items():
         folder = subs[kind] = os.path.join(course, "submitted", kind, "toy")
         os.makedirs(folder)
-        nb = nbformat.reads(nbformat.writes(correct), 4)  # a copy
+        nb = nbformat.reads(nbformat.writes(blank if kind in ("copier", "blind") else correct), 4)  # a copy
         if function:
             _append(nb, function, code)
         nbformat.write(nb, os.path.join(folder, "toy.ipynb"))
@@ -88,13 +187,12 @@ def attacked(tmp_path_factory):
     os.remove(os.path.join(subs["symlink_nb"], "toy.ipynb"))
     os.symlink(solution, os.path.join(subs["symlink_nb"], "toy.ipynb"))  # the instructor's solution
     os.truncate(os.path.join(subs["sparse_ts"], "timestamp.txt"), 1 << 30)  # 1 GB, sparse
-    uid_base = str(100000 + (os.getpid() % 10000) * 8 + 4)
     log = run(["bpkit-grade", "toy", "-j", "2", "-t", "20", "--seed", "1", "--uid-base", uid_base,
                "--exercises", REGISTRY], course)
     feedback = run(["nbgrader", "generate_feedback", "toy"], course, check=False)
     with open(os.path.join(course, "grades", "toy.csv"), newline="", errors="surrogateescape") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
-    return dict(course=course, log=log, rows=rows, feedback=feedback)
+    return dict(course=course, log=log, rows=rows, feedback=feedback, fill=fill, uid_base=int(uid_base))
 
 
 def _row(attacked, kind):
@@ -140,3 +238,40 @@ def test_files_that_are_not_what_they_seem_fail_the_submission(attacked, kind, r
 def test_student_ids_reach_the_terminal_escaped(attacked):
     assert "\x1b" not in attacked["log"] and "\x07" not in attacked["log"], repr(attacked["log"])
     assert "esc\\x1b]0;owned\\x07" in attacked["log"], attacked["log"]
+
+
+def _output(attacked, kind) -> str:
+    with open(os.path.join(attacked["course"], "autograded", kind, "toy", "toy.ipynb")) as f:
+        return f.read()
+
+
+def test_a_classmate_graded_at_the_same_time_cannot_be_copied(attacked):
+    row, why = _row(attacked, "copier")  # before (a shared /proc, readable boxes): 5/5 for nothing
+    assert row["score"] == "0", why
+    assert "copied 0 cells" in _output(attacked, "copier"), why
+
+
+def test_a_classmate_graded_at_the_same_time_cannot_be_sabotaged(attacked):
+    # before: the classmate's kernel reached on its loopback ports, honest submissions scored 0
+    assert "sabotaged 0 kernels" in _output(attacked, "saboteur"), _row(attacked, "saboteur")[1]
+    for kind in ("correct", "correct2", "flood", "tmpfill", "saboteur"):
+        row, why = _row(attacked, kind)
+        assert (row["score"], row["flags"]) == ("5", ""), why
+
+
+def test_a_blinded_audit_hides_nothing_as_there_is_nothing_to_find(attacked):
+    row, why = _row(attacked, "blind")  # the audit's descriptor on /dev/null: no report, no solution
+    assert row["score"] == "0", why
+    assert "found []" in _output(attacked, "blind"), why
+
+
+def test_temporary_space_is_bounded_private_and_gone_afterwards(attacked):
+    row, why = _row(attacked, "tmpfill")  # before: 256 MB per folder and kernel, left behind
+    assert (row["score"], row["status"]) == ("5", "ok"), why
+    out = _output(attacked, "tmpfill")
+    uids = range(attacked["uid_base"], attacked["uid_base"] + 4)
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert f"{d}: No space left on device" in out, why
+        assert not os.path.exists(os.path.join(d, attacked["fill"])), f"{d}/{attacked['fill']} is left over"
+        owned = [e.path for e in os.scandir(d) if e.stat(follow_symlinks=False).st_uid in uids]
+        assert not owned, f"left over by a sandbox uid: {owned}"

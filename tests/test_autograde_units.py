@@ -49,7 +49,10 @@ def test_settings_are_frozen_typed_data_that_pickle_to_a_worker():
     recheck_box = s.confinement(64003, "/h", "/a.log", recheck=True)
     assert recheck_box.hide == s.hide + s.hide_recheck and s.confinement(64002, "/h").hide == s.hide
     argv = recheck_box.argv(["python", "-m", "ipykernel_launcher"], conn="/c.json")
-    assert argv[argv.index("--uid") + 1] == "64003" and argv[argv.index("--") + 1:] == ["python", "-m", "ipykernel_launcher"]
+    last = len(argv) - 1 - argv[::-1].index("--")  # bwrap OPTIONS -- python -m bpkit_grade.sandbox ... -- CMD
+    assert argv[argv.index("--uid") + 1] == "64003" and argv[last + 1:] == ["python", "-m", "ipykernel_launcher"]
+    for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent"):
+        assert flag in argv[:last], argv
 
 
 def test_results_cross_the_kernel_boundary_as_plain_json():

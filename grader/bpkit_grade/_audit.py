@@ -1,5 +1,5 @@
 """``python -m bpkit_grade._audit -m MODULE ARGS...``: run MODULE (the kernel) with an audit hook that
-reports attempts to open the course's secrets.
+reports attempts to open the course's secrets, and its stdout sent in pieces the grader reads.
 
 The sandbox already hides those files; this only tells the grader that student code *tried*
 (``bpkit-grade`` flags the submission). The report goes to the file descriptor in
@@ -39,6 +39,27 @@ def _hook(event, args):
             pass
 
 
+def _stdout_in_pieces(piece: int = 1 << 20) -> None:
+    """ipykernel sends all a cell printed within 0.2 s as one message, and one ``print`` as one:
+    a 200 MB flood would be a message the grader does not read (kernel.MAX_MESSAGE), and the
+    rest of the notebook would go unseen. Honest output goes out in pieces of ``piece``
+    characters instead (student code that undoes this only loses its own output)."""
+    from ipykernel.iostream import OutStream
+
+    write = OutStream.write
+
+    def in_pieces(self, string):
+        for i in range(0, max(len(string), 1), piece):
+            write(self, string[i:i + piece])
+            with self._buffer_lock:
+                waiting = max((b.tell() for b in self._buffers.values()), default=0)
+            if waiting >= piece:
+                self.flush()
+        return len(string)
+
+    OutStream.write = in_pieces
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] != "-m":
         sys.exit("usage: python -m bpkit_grade._audit -m MODULE ARGS...")
@@ -46,4 +67,6 @@ if __name__ == "__main__":
     sys.argv = [module] + sys.argv[3:]
     if _FD >= 0:
         sys.addaudithook(_hook)
+    if module == "ipykernel_launcher":
+        _stdout_in_pieces()
     runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import queue
 import tempfile
 import time
+import uuid
+
+import zmq
 
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 from traitlets import Instance
@@ -19,10 +23,11 @@ from traitlets.config import LoggingConfigurable
 from bpkit_grade.sandbox import Confinement, kill_user
 
 
-#: the stored output of one cell in the autograded notebook, characters (one message from the
-#: kernel is still read whole by jupyter_client: ZMQ_MAXMSGSIZE would drop it, but libzmq then
-#: never reconnects the socket, measured with 4.3.5; so a message is bounded by the kernel's
-#: memory limit only, see docs/instructor.md)
+#: the largest single message read from a kernel, bytes: ZeroMQ drops a longer one and the
+#: connection with it (libzmq 4.3.5 does not reconnect), so that kernel's run then times out;
+#: without it one 625 MB print was read whole by the grader (docs/instructor.md)
+MAX_MESSAGE = 32 << 20
+#: the stored output of one cell in the autograded notebook, characters
 MAX_CELL_TEXT = 100_000          # stream text and tracebacks
 MAX_CELL_RICH = 2_000_000        # everything else (images, SVG graphs, HTML)
 #: the error line (``ename: evalue``) kept of one run
@@ -30,16 +35,31 @@ MAX_ERROR = 2000
 
 
 class _Sandboxed(LoggingConfigurable):
-    """Starts the kernel through ``python -m bpkit_grade.sandbox`` (see that module)."""
+    """Starts the kernel through ``python -m bpkit_grade.sandbox`` (see that module): in bwrap,
+    talking ZeroMQ's ``ipc`` transport through socket files in the sandbox's home (it has no
+    network), and reads no message longer than MAX_MESSAGE from it."""
 
     confinement = Instance(Confinement, help="how the kernel is confined (sandbox.Confinement)").tag(config=True)
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if not self.confinement.home:
+            self.confinement = dataclasses.replace(self.confinement, home=tempfile.mkdtemp(prefix="bpkit-kernel-"))
+        if self.confinement.sandboxed:
+            base = os.path.join(self.confinement.home, f"k-{uuid.uuid4().hex[:8]}")
+            if len(base) > 90:  # a socket file's path has at most 107 bytes
+                raise ValueError(f"the sandbox's home {self.confinement.home!r} is too deep for the kernel's "
+                                 "socket files: pick a shorter --workdir")
+            self.transport, self.connection_file, self.ip = "ipc", base + ".json", base + "-ipc"
+
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        confinement = self.confinement
-        if not confinement.home:
-            confinement = dataclasses.replace(confinement, home=tempfile.mkdtemp(prefix="bpkit-kernel-"))
-        return confinement.argv(cmd, conn=self.connection_file)
+        return self.confinement.argv(cmd, conn=self.connection_file)
+
+    def client(self, **kwargs):
+        kc = super().client(**kwargs)
+        kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)  # for every socket it makes from now on
+        return kc
 
 
 class SandboxKernelManager(_Sandboxed, AsyncKernelManager):

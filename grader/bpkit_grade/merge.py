@@ -6,6 +6,7 @@ import csv
 import os
 import re
 import shutil
+import stat
 
 from bpkit_grade.results import STATUS_FAILED, STATUS_OK
 
@@ -33,8 +34,45 @@ def merge(gb, s, r: dict) -> None:
     dest = os.path.join(s.root, "autograded", student, asg)
     if r["autograded"]:
         shutil.rmtree(dest, ignore_errors=True)
-        shutil.copytree(r["autograded"], dest)
+        copy_tree(r["autograded"], dest)
         shutil.rmtree(r["autograded"], ignore_errors=True)
+
+
+#: bytes: the most of one submission's autograded folder that is copied
+MAX_TREE = 200 << 20
+
+
+def copy_tree(src: str, dst: str, limit: int = MAX_TREE) -> list[str]:
+    """Copy the folders and regular files under ``src`` to ``dst``, at most ``limit`` bytes,
+    never following a symbolic link (the grader is root; a submission's folder may hold a link
+    to anything). -> what was left out (links, FIFOs, sockets, devices, what is past the limit)."""
+    left_out, total = [], 0
+    os.makedirs(dst, exist_ok=True)
+    for dirpath, dirs, files in os.walk(src):  # never into a symlinked folder: those are left out
+        rel = os.path.relpath(dirpath, src)
+        out = os.path.normpath(os.path.join(dst, rel))
+        for name in list(dirs):
+            if stat.S_ISDIR(os.lstat(os.path.join(dirpath, name)).st_mode):
+                os.makedirs(os.path.join(out, name), exist_ok=True)
+            else:
+                dirs.remove(name)
+                left_out.append(os.path.join(rel, name))
+        for name in files:
+            try:
+                fd = os.open(os.path.join(dirpath, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                left_out.append(os.path.join(rel, name))
+                continue
+            with os.fdopen(fd, "rb") as f:
+                st = os.fstat(f.fileno())
+                if not stat.S_ISREG(st.st_mode) or total + st.st_size > limit:
+                    left_out.append(os.path.join(rel, name))
+                    continue
+                data = f.read(st.st_size)  # no more than it had when checked
+            total += len(data)
+            with open(os.path.join(out, name), "xb") as g:
+                g.write(data)
+    return [os.path.normpath(p) for p in left_out]
 
 
 def write_csv(path: str, points: dict, results: dict) -> None:

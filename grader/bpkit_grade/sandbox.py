@@ -1,42 +1,64 @@
 """Run a command (a Jupyter kernel) confined: ``python -m bpkit_grade.sandbox [options] -- CMD ...``.
 
-Started as root, it
-  1. copies the kernel's connection file (``--conn``) into ``--home`` for the sandbox user,
-  2. enters a private mount namespace in which the course folder (``--root``) shows only the
-     ``--keep`` paths (the bpkit package, the venv, the released notebooks) and each ``--hide``
-     path is covered by an empty one: the gradebook, ``solutions/``, ``.git``, the others'
-     submissions and the exercise registry are simply not there,
-  3. sets resource limits (address space = the memory limit, no core files, file size, processes),
-  4. drops to ``--uid`` (no supplementary groups) and execs CMD.
-Not root: steps 2 and 4 are impossible and skipped (the limits still apply); ``bpkit-grade`` says so.
+Started as root with ``--uid``, the command line :meth:`Confinement.argv` builds is
+``bwrap NAMESPACES VIEW -- python -m bpkit_grade.sandbox --inside ... -- CMD``: bubblewrap
+(Debian package ``bubblewrap``) puts the command into its own PID, network, IPC, UTS and mount
+namespaces (it sees only its own processes in ``/proc``, no port of anyone: a kernel is reached
+over ZeroMQ's ``ipc`` transport, socket files in its home) with this view of the file system:
+  * everything read-only; the course folder (``roots``) shows only the ``keep`` paths (the bpkit
+    package, the venv, the released files), each ``hide`` path is empty (the gradebook, ``.git``,
+    the exchange, the registry for the re-check),
+  * ``cover``: folders replaced by an empty one (the run's work folder: every other submission),
+    then the submission's own folders bound back in (``binds`` writable, ``ro_binds`` read-only),
+  * a private, size-limited ``/tmp``, ``/var/tmp``, ``/dev/shm`` (``tmp_size`` bytes each), gone
+    with the sandbox.
+Inside, this module (still root, in the sandbox) hands the kernel's connection file to the
+sandbox uid, sets resource limits (address space = the memory limit, no core files, file size,
+processes), drops to ``--uid`` (no supplementary groups) and execs CMD. Ctrl-C reaches the kernel
+(jupyter_client signals the process group) but not bubblewrap, which would end the sandbox.
+Not root: no sandbox (only the limits apply); ``bpkit-grade`` says so.
 
-The grader describes a sandbox with :class:`Confinement` (whose :meth:`~Confinement.argv` is the
-command line above) and uses :func:`kill_user` to end every process of a sandbox uid.
+:func:`kill_user` ends every process of a sandbox uid.
 """
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import resource
 import shutil
 import signal
 import sys
-import tempfile
 from dataclasses import dataclass
 
-CLONE_NEWNS, MNT_DETACH = 0x00020000, 2
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+#: bytes of each private /tmp, /var/tmp and /dev/shm
+TMP_SIZE = 64 << 20
+#: the temp folders a sandbox has of its own
+PRIVATE = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+class NoSandbox(RuntimeError):
+    """bubblewrap is missing or cannot make namespaces here."""
+
+
+def bwrap() -> str:
+    found = shutil.which("bwrap")
+    if not found:
+        raise NoSandbox("bubblewrap (bwrap) is not installed: `apt-get install bubblewrap` "
+                        "(./course grade and ./course test install it when run as root)")
+    return found
 
 
 @dataclass(frozen=True)
 class Confinement:
-    """How one sandboxed command runs: the options of this module's command line.
+    """How one sandboxed command runs (see the module docstring).
 
     memory  address-space limit, bytes
-    home    HOME of the command (created; "" lets the caller pick a fresh one)
-    uid     the uid it runs as (None: not root, run as the caller)
-    roots, keep, hide   what it sees of the file system (see :func:`confine`)
+    home    HOME of the command (created; "" lets the caller pick a fresh one); writable, and
+            where the kernel's connection file and ipc sockets go
+    uid     the uid it runs as (None: not root, run as the caller, unsandboxed)
+    roots, keep, hide   what it sees of the course
+    cover   folders shown empty (the run's work folder), before binds/ro_binds
+    binds, ro_binds     the submission's own folders, shown writable / read-only (if they exist)
     audit   the file its audit hook reports to ("" for none)
     """
 
@@ -47,69 +69,78 @@ class Confinement:
     keep: tuple[str, ...] = ()
     hide: tuple[str, ...] = ()
     audit: str = ""
+    cover: tuple[str, ...] = ()
+    binds: tuple[str, ...] = ()
+    ro_binds: tuple[str, ...] = ()
+    tmp_size: int = TMP_SIZE
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.uid is not None
 
     def argv(self, cmd: list[str], conn: str | None = None) -> list[str]:
-        """``python -m bpkit_grade.sandbox ... -- CMD``; ``conn``: CMD's kernel connection file."""
-        wrap = [sys.executable, "-m", "bpkit_grade.sandbox", "--memory", str(self.memory), "--home", self.home]
+        """The command line that runs CMD confined; ``conn``: CMD's kernel connection file
+        (inside ``home``)."""
+        inner = [sys.executable, "-m", "bpkit_grade.sandbox", "--memory", str(self.memory), "--home", self.home]
         if conn:
-            wrap += ["--conn", conn]
-        if self.uid is not None:
-            wrap += ["--uid", str(self.uid)]
+            inner += ["--conn", conn]
         if self.audit:
-            wrap += ["--audit", self.audit]
-        for flag, paths in (("--root", self.roots), ("--keep", self.keep), ("--hide", self.hide)):
-            for path in paths:
-                wrap += [flag, path]
-        return wrap + ["--"] + list(cmd)
+            inner += ["--audit", self.audit]
+        if not self.sandboxed:
+            return inner + ["--"] + list(cmd)
+        inner += ["--uid", str(self.uid), "--inside", "--"] + list(cmd)
+        # SIGINT ignored by bwrap (an ignored signal stays ignored across exec); --inside resets it
+        return ["sh", "-c", 'trap "" INT; exec "$@"', "bpkit-sandbox", bwrap()] + self.bwrap_args() + ["--"] + inner
 
+    def bwrap_args(self) -> list[str]:
+        made = set()
 
-def _mount(source, target, fstype, flags, data):
-    libc = ctypes.CDLL(None, use_errno=True)
-    enc = lambda s: None if s is None else s.encode()  # noqa: E731
-    if libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
+        def parents(top: str, path: str) -> list[str]:
+            """--dir for the folders between ``top`` (a fresh tmpfs) and ``path`` (a bind in it):
+            bwrap would make them 0700, which the sandbox uid cannot cross."""
+            out, rel = [], os.path.relpath(os.path.dirname(path), top)
+            parts = [] if rel == "." else rel.split(os.sep)
+            for i in range(len(parts)):
+                d = os.path.join(top, *parts[:i + 1])
+                if d not in made:
+                    made.add(d)
+                    out += ["--perms", "0755", "--dir", d]
+            return out
 
+        a = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+             "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+        for d in PRIVATE:
+            a += ["--perms", "1777", "--size", str(self.tmp_size), "--tmpfs", d]
+        for root in sorted(self.roots, key=len):
+            a += ["--tmpfs", root]
+            for path in self.keep:
+                if os.path.exists(path) and not os.path.relpath(path, root).startswith(".."):
+                    a += parents(root, path) + ["--ro-bind", path, path]
+            a += ["--remount-ro", root]
+        def inside(path, tops):
+            return any(not os.path.relpath(path, t).startswith("..") for t in tops)
 
-def confine(roots: list[str], keep: list[str], hide: list[str], scratch: str) -> None:
-    """Enter a private mount namespace in which each folder in ``roots`` (the course; a home
-    folder holding the Python interpreter) shows only the ``keep`` paths inside it (the bpkit
-    package, the venv, the interpreter) and each path in ``hide`` is covered: a directory by an
-    empty read-only tmpfs, a file by /dev/null. ``scratch``: a root-only folder for the moment
-    the kept paths are set aside (the submission's throwaway folder)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNS) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
-    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-    for root in sorted(roots, key=len):
-        stash = tempfile.mkdtemp(prefix=".stash-", dir=scratch)  # removed with scratch if we are killed
-        kept = []
-        for i, path in enumerate(p for p in keep if os.path.exists(p)):
-            rel = os.path.relpath(path, root)
-            if rel.startswith(".."):
-                continue
-            saved = os.path.join(stash, str(i))
-            os.mkdir(saved) if os.path.isdir(path) else open(saved, "w").close()
-            _mount(path, saved, None, MS_BIND | MS_REC, None)
-            kept.append((rel, saved, os.path.isdir(path)))
-        _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
-        for rel, saved, isdir in kept:
-            target = os.path.join(root, rel)
-            os.makedirs(target if isdir else os.path.dirname(target), exist_ok=True)
-            if not isdir:
-                open(target, "w").close()
-            _mount(saved, target, None, MS_BIND | MS_REC, None)
-        _mount("none", root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
-        for _, saved, isdir in kept:  # the stash was only a stepping stone
-            libc.umount2(saved.encode(), MNT_DETACH)
-            os.rmdir(saved) if isdir else os.unlink(saved)
-        os.rmdir(stash)
-    for path in hide:
-        if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
-        elif os.path.exists(path):
-            _mount("/dev/null", path, None, MS_BIND, None)
+        for path in self.hide:
+            if inside(path, PRIVATE + self.cover) or (inside(path, self.roots) and not inside(path, self.keep)):
+                continue  # not there anyway
+            if os.path.isdir(path):
+                a += ["--tmpfs", path, "--remount-ro", path]
+            elif os.path.exists(path):
+                a += ["--ro-bind", "/dev/null", path]
+        for path in self.cover:
+            a += ["--tmpfs", path]
+
+        def under_cover(path):
+            tops = [c for c in self.cover if inside(path, [c])]
+            return parents(tops[0], path) if tops else []
+
+        for path in self.ro_binds:
+            a += under_cover(path) + ["--ro-bind-try", path, path]
+        for path in (self.home,) + self.binds:
+            a += under_cover(path) + ["--bind-try", path, path]
+        if self.audit:
+            a += under_cover(self.audit) + ["--bind-try", self.audit, self.audit]
+        return a + [arg for path in self.cover for arg in ("--remount-ro", path)]
 
 
 def limit(memory: int, nproc: int = 256, fsize: int = 256 << 20) -> None:
@@ -135,32 +166,32 @@ def kill_user(uid: int) -> int:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m bpkit_grade.sandbox")
     p.add_argument("--uid", type=int, help="user id to run as (only when started as root)")
+    p.add_argument("--inside", action="store_true", help="we are inside bwrap (Confinement.argv)")
     p.add_argument("--memory", type=int, required=True, help="address-space limit in bytes")
     p.add_argument("--home", required=True, help="HOME of the sandboxed command (created)")
-    p.add_argument("--conn", help="kernel connection file: copied into HOME, path rewritten in CMD")
-    p.add_argument("--root", action="append", default=[],
-                   help="folder inside which only the --keep paths stay visible (repeatable)")
-    p.add_argument("--keep", action="append", default=[], help="path inside --root to keep (repeatable)")
-    p.add_argument("--hide", action="append", default=[], help="path made invisible (repeatable)")
+    p.add_argument("--conn", help="kernel connection file in HOME: handed to --uid")
     p.add_argument("--audit", help="file (root only) that the kernel's audit hook reports to "
                                    "(CMD must be `python -m MODULE ...`)")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     a = p.parse_args(argv)
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
-    root = os.geteuid() == 0 and a.uid is not None
+    drop = os.geteuid() == 0 and a.uid is not None
+    if drop and not a.inside:
+        sys.exit("bpkit_grade.sandbox: --uid without bwrap: run it through Confinement.argv")
     os.makedirs(a.home, mode=0o700, exist_ok=True)
-    if a.conn:
-        copy = os.path.join(a.home, os.path.basename(a.conn))
-        shutil.copyfile(a.conn, copy)
-        cmd = [copy if c == a.conn else c for c in cmd]
-    if root:
-        for dirpath, _, files in os.walk(a.home):
-            for q in [dirpath] + [os.path.join(dirpath, f) for f in files]:
-                os.chown(q, a.uid, a.uid)
-        confine(a.root, a.keep, a.hide, scratch=os.path.dirname(os.path.abspath(a.home)))
+    if drop:
+        os.chown(a.home, a.uid, a.uid)
+        if a.conn:
+            os.chown(a.conn, a.uid, a.uid)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # ignored for bwrap's sake, the kernel's again
     env = dict(os.environ, HOME=a.home, IPYTHONDIR=os.path.join(a.home, ".ipython"),
                MPLCONFIGDIR=os.path.join(a.home, ".mpl"), JUPYTER_RUNTIME_DIR=a.home,
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if drop:
+        env["TMPDIR"] = "/tmp"  # its own
+        # the grader's pid means nothing in the sandbox's PID namespace (ipykernel would exit at
+        # once); bwrap --die-with-parent ends the kernel with its parent instead
+        env.pop("JPY_PARENT_PID", None)
     if a.audit and len(cmd) > 2 and cmd[1] == "-m":
         fd = os.open(a.audit, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.set_inheritable(fd, True)
@@ -168,7 +199,7 @@ def main(argv=None) -> None:
         env["BPKIT_AUDIT_ALLOW"] = os.path.dirname(os.path.abspath(a.audit))
         cmd = [cmd[0], "-m", "bpkit_grade._audit"] + cmd[1:]
     limit(a.memory)
-    if root:
+    if drop:
         os.setgroups([])
         os.setgid(a.uid)
         os.setuid(a.uid)

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from bpkit_grade.sandbox import Confinement
+from bpkit_grade.sandbox import Confinement, NoSandbox
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,14 @@ class Settings:
             return None, None
         return self.uid_base + 2 * slot, self.uid_base + 2 * slot + 1
 
-    def confinement(self, uid: int | None, home: str, audit: str = "", recheck: bool = False) -> Confinement:
+    def confinement(self, uid: int | None, home: str, audit: str = "", recheck: bool = False,
+                    binds: tuple = (), ro_binds: tuple = ()) -> Confinement:
+        """A sandbox that sees, of this run's work folder, only ``home``, ``binds`` (writable) and
+        ``ro_binds`` (read-only): one submission's own folders."""
         hide = self.hide + self.hide_recheck if recheck else self.hide
         return Confinement(memory=self.memory, home=home, uid=uid, roots=self.roots, keep=self.keep,
-                           hide=hide, audit=audit)
+                           hide=hide, audit=audit, cover=(self.workroot,), binds=tuple(binds),
+                           ro_binds=tuple(ro_binds))
 
 
 def load_exercises(spec: str, assignment: str):
@@ -246,10 +250,15 @@ def preflight(s: Settings) -> None:
     if uid is not None:
         os.chown(home, uid, uid)
     probe = (f"import bpkit, numpy, ipykernel, os\nassert not os.path.exists({s.db_file!r}), 'gradebook visible'\n"
-             f"try: open({s.template_db!r}).close(); raise SystemExit('template gradebook readable')\n"
-             "except PermissionError: pass")
-    cmd = s.confinement(uid, home).argv([sys.executable, "-c", probe])
-    done = subprocess.run(cmd, capture_output=True, text=True)
+             f"assert not os.path.exists({s.template_db!r}), 'the run\\'s work folder visible'\n")
+    if uid is not None:
+        probe += ("assert [p for p in os.listdir('/proc') if p.isdigit()] == ['1', '2'], 'other processes visible'\n"
+                  "assert len(open('/proc/net/tcp').readlines()) == 1, 'the host network visible'\n")
+    try:
+        cmd = s.confinement(uid, home).argv([sys.executable, "-c", probe])
+    except NoSandbox as e:
+        sys.exit(f"bpkit-grade: no sandbox for student code: {e}")
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=home)
     if done.returncode != 0:
         sys.exit("bpkit-grade: the sandbox for student code does not work here:\n"
                  + done.stderr.strip()[-2000:] + "\n(see docs/instructor.md, 'Isolation')")

@@ -19,6 +19,7 @@ import tempfile
 import traceback
 from dataclasses import dataclass
 
+from bpkit_grade.merge import copy_tree
 from bpkit_grade.recheck import recheck
 from bpkit_grade.results import STATUS_FAILED, STATUS_FLAGGED, failure, new_result, printable, verdict
 from bpkit_grade.sandbox import kill_user
@@ -81,7 +82,7 @@ def grade_submission(s: Settings, student: str, uid) -> dict:
     result = new_result(student)
     box = Box(tempfile.mkdtemp(prefix="s-", dir=s.workroot), student, s.assignment)
     recheck_uid = None if uid is None else uid + 1
-    confinement = s.confinement(recheck_uid, box.home("recheck"), box.audit_log, recheck=True)
+    confinement = s.confinement(recheck_uid, box.home("recheck"), box.audit_log, recheck=True, binds=[box.work])
     kernels = Kernels(lambda: Kernel(box.work, s.timeout, confinement))
     try:
         try:
@@ -92,7 +93,7 @@ def grade_submission(s: Settings, student: str, uid) -> dict:
         kernels.start_spare()  # it boots while nbgrader runs
         nbgrader_ok = run_nbgrader(s, box, uid, result)
         in_kernel = read_in_kernel_scores(s, box, nbgrader_ok, result)
-        result["autograded"] = keep_autograded(s, box) if nbgrader_ok else None
+        result["autograded"] = keep_autograded(s, box, result) if nbgrader_ok else None
         failed = recheck_notebooks(s, box, exercises, nbgrader_ok, in_kernel, result, kernels.fresh)
         judge(result, exercises, failed, _audit_report(box.audit_log))
     finally:
@@ -133,6 +134,7 @@ def make_box(s: Settings, box: Box, uid) -> None:
     os.chmod(box.path, 0o711)
     shutil.copyfile(s.template_db, os.path.join(box.path, "gradebook.db"))
     os.chmod(os.path.join(box.path, "gradebook.db"), 0o600)
+    os.close(os.open(box.audit_log, os.O_CREAT | os.O_WRONLY, 0o600))  # bound into the sandboxes
     os.makedirs(box.submitted)
     sub = os.path.join(s.root, "submitted", box.student, s.assignment)
     limits = {f"{nb}.ipynb": MAX_NOTEBOOK for nb in s.notebooks} | {"timestamp.txt": MAX_TIMESTAMP}
@@ -240,7 +242,9 @@ def _nbgrader_config(s: Settings, box: Box, uid):
     pps = c.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default())
     c.Autograde.autograde_preprocessors = [sandboxed_execute() if p in (Execute, "nbgrader.preprocessors.Execute")
                                            else p for p in pps]
-    c.SandboxKernelManager.confinement = s.confinement(uid, box.home("nbgrader"), box.audit_log)
+    # nbgrader runs a notebook where it was submitted (the kernel's cwd), writes it to autograded/
+    c.SandboxKernelManager.confinement = s.confinement(uid, box.home("nbgrader"), box.audit_log,
+                                                       ro_binds=[box.submitted, box.autograded])
     return c
 
 
@@ -274,13 +278,16 @@ def read_in_kernel_scores(s: Settings, box: Box, nbgrader_ok: bool, result: dict
     return in_kernel
 
 
-def keep_autograded(s: Settings, box: Box) -> str | None:
-    """Move nbgrader's autograded notebooks out of the box (the merge copies them to autograded/)."""
+def keep_autograded(s: Settings, box: Box, result: dict) -> str | None:
+    """Copy nbgrader's autograded notebooks out of the box (the merge copies them to autograded/):
+    regular files only, no symbolic link followed (merge.copy_tree)."""
     if not os.path.isdir(box.autograded):
         return None
     keep = os.path.join(s.workroot, "autograded", box.student)
     shutil.rmtree(keep, ignore_errors=True)
-    shutil.copytree(box.autograded, keep)
+    left_out = copy_tree(box.autograded, keep)
+    if left_out:
+        result["reasons"].append(f"not kept in autograded/ (not regular files): {printable(', '.join(left_out))[:300]}")
     return keep
 
 

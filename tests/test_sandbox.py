@@ -1,0 +1,114 @@
+"""The sandbox of a submission's kernels (bubblewrap, issue 10) without nbgrader: what a sandboxed
+command sees and leaves behind, a kernel over the ipc transport, the one huge message, and the
+grader's copy of a submission's folder that follows no symbolic link. End to end, with -j 2:
+tests/test_attacks.py."""
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import bpkit
+import bpkit_grade
+from bpkit_grade.merge import copy_tree
+from bpkit_grade.sandbox import Confinement
+from bpkit_grade.settings import _not_world_reachable
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UID = 100000 + (os.getpid() % 10000) * 8  # free uids (as bpkit-grade's --uid-base in the tests)
+
+needs_sandbox = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("bwrap"),
+                                   reason="the sandbox needs root and bubblewrap (./course test installs it)")
+
+
+def confinement(tmp_path, **changes) -> Confinement:
+    """A sandbox like bpkit-grade's: the course shows bpkit, bpkit_grade and the venv only,
+    ``tmp_path`` (the run's work folder) only its ``box/home``."""
+    keep = tuple(os.path.dirname(os.path.abspath(m.__file__)) for m in (bpkit, bpkit_grade)) + (sys.prefix, sys.base_prefix)
+    roots = tuple(sorted({ROOT} | {d for p in keep for d in _not_world_reachable(p)}))
+    home = tmp_path / "box" / "home"
+    home.mkdir(parents=True)
+    os.chown(home, UID, UID)
+    base = dict(memory=2 << 30, home=str(home), uid=UID, roots=roots, keep=keep, cover=(str(tmp_path),))
+    return Confinement(**(base | changes))
+
+
+PROBE = r'''
+import json, os
+seen = {"uid": os.getuid(), "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()),
+        "tcp": len(open("/proc/net/tcp").readlines()) - 1, "workroot": sorted(os.listdir(WORKROOT)),
+        "course": sorted(os.listdir(COURSE)), "tmp": sorted(os.listdir("/tmp"))}
+for d in ("/tmp", "/var/tmp", "/dev/shm"):
+    try:
+        with open(os.path.join(d, NAME), "wb") as f:
+            for _ in range(64):
+                f.write(b"x" * (1 << 20))
+        seen[d] = "written"
+    except OSError as e:
+        seen[d] = e.strerror
+print(json.dumps(seen))
+'''
+
+
+@needs_sandbox
+def test_a_sandboxed_command_sees_only_itself_and_leaves_nothing(tmp_path):
+    (tmp_path / "s-classmate").mkdir()
+    (tmp_path / "s-classmate" / "toy.ipynb").write_text("a classmate's answers")
+    c = confinement(tmp_path, tmp_size=8 << 20)
+    name = f"bpkit-sandbox-test-{UID}"
+    probe = PROBE.replace("WORKROOT", repr(str(tmp_path))).replace("COURSE", repr(ROOT)).replace("NAME", repr(name))
+    done = subprocess.run(c.argv([sys.executable, "-c", probe]), cwd=c.home, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["uid"] == UID and seen["pids"] == ["1", "2"] and seen["tcp"] == 0, seen
+    # no classmate, nothing of the host's /tmp but the way to this submission's folder
+    assert seen["workroot"] == ["box"] and seen["tmp"] == [os.path.relpath(tmp_path, "/tmp").split(os.sep)[0]], seen
+    assert "solutions" not in seen["course"] and ".git" not in seen["course"], seen
+    assert seen["/tmp"] == seen["/var/tmp"] == seen["/dev/shm"] == "No space left on device", seen
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not os.path.exists(os.path.join(d, name)), f"{d}/{name} outlived the sandbox"
+
+
+@needs_sandbox
+def test_a_sandboxed_kernel_talks_ipc_and_one_huge_message_is_never_read(tmp_path):
+    from bpkit_grade.kernel import MAX_MESSAGE, Kernel
+
+    kernel = Kernel(str(tmp_path / "box" / "home"), 10, confinement(tmp_path))
+    try:
+        assert kernel.km.transport == "ipc" and kernel.km.ip.startswith(kernel.confinement.home)
+        assert kernel.run("print(6 * 7)") == ("ok", "42\n", None)
+        # Ctrl-C reaches the kernel, not bwrap (which would take the sandbox with it): "timeout", not "died"
+        assert kernel.run("import time; time.sleep(60)")[0] == "timeout"
+        assert kernel.run("print(1)")[:2] == ("ok", "1\n")
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
+        # one message of 4 x MAX_MESSAGE, sent the way student code can (not through print's buffer)
+        status, _, _ = kernel.run(f'''k = get_ipython().kernel
+k.session.send(k.iopub_socket, "stream", {{"name": "stdout", "text": "x" * {4 * MAX_MESSAGE}}},
+               parent=k.get_parent("shell"), ident=b"stream.stdout")''')
+        grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10) - before
+        assert status in ("timeout", "hang") and grown < MAX_MESSAGE, (status, grown)
+        kernel.restart([])  # the submission's next call gets a working kernel
+        assert kernel.run("print(1)")[:2] == ("ok", "1\n")
+    finally:
+        kernel.close()
+
+
+def test_the_grader_copies_only_regular_files_and_follows_no_link(tmp_path):
+    src, secret = tmp_path / "autograded", tmp_path / "secret"
+    secret.mkdir()
+    (secret / "gradebook.db").write_text("root only")
+    (src / "sub").mkdir(parents=True)
+    (src / "toy.ipynb").write_text("{}")
+    (src / "sub" / "data.txt").write_text("ok")
+    os.symlink(secret / "gradebook.db", src / "timestamp.txt")
+    os.symlink(secret, src / "linked")
+    os.mkfifo(src / "fifo")
+    left_out = copy_tree(str(src), str(tmp_path / "copy"))
+    copied = sorted(os.path.relpath(os.path.join(d, f), tmp_path / "copy")
+                    for d, dirs, files in os.walk(tmp_path / "copy") for f in dirs + files)
+    assert copied == ["sub", "sub/data.txt", "toy.ipynb"], copied
+    assert sorted(left_out) == ["fifo", "linked", "timestamp.txt"], left_out
+    assert {"toy.ipynb", "sub/data.txt"} <= set(copy_tree(str(src), str(tmp_path / "none"), limit=0))
