@@ -76,13 +76,13 @@ class Box:
 def grade_submission(s: Settings, student: str, uid) -> dict:
     """Grade one submission in its own throwaway course folder; returns plain data (results.py).
     ``uid``: the sandbox uid of nbgrader's kernel (the re-check's is ``uid + 1``), or None."""
-    from bpkit_grade.kernel import Kernel
+    from bpkit_grade.runner import Runner
 
     result = new_result(student)
     box = Box(tempfile.mkdtemp(prefix="s-", dir=s.workroot), student, s.assignment)
     recheck_uid = None if uid is None else uid + 1
     confinement = s.confinement(recheck_uid, box.home("recheck"), box.audit_log, recheck=True)
-    kernels = Kernels(lambda: Kernel(box.work, s.timeout, confinement))
+    kernels = Kernels(lambda: Runner(box.work, s.timeout, confinement))
     try:
         try:
             make_box(s, box, uid)
