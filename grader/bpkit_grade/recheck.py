@@ -4,7 +4,7 @@ as plain JSON (``bpkit.checks.to_plain``) and judge it here, in the grader's pro
 ``bpkit.checks.assert_close`` -- the check a notebook's test cell runs.
 
 Needs no Jupyter to import: the kernel is whatever :func:`recheck` is given (a
-:class:`bpkit_grade.kernel.Kernel`).
+:class:`bpkit_grade.runner.Runner`).
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ that runs code cells in an IPython shell, fed over a pipe. No Jupyter kernel: no
 message signing, no rich output formatting, so it starts in about half the CPU time of an
 ipykernel and the grader's side of each run is a few system calls.
 
-:class:`Runner` is the grader's side, with the interface of :class:`bpkit_grade.kernel.Kernel`
-(``run``, ``restart``, ``close``). The pipes:
+:class:`Runner` is the grader's side (``run``, ``restart``, ``close``: what
+:func:`bpkit_grade.recheck.recheck` uses). The pipes:
 
 * stdin: one request per line, ``{"id": ..., "code": ...}`` (JSON);
 * stdout: whatever the code prints, as it is printed (the re-check reads its result line from
@@ -35,7 +35,8 @@ import time
 
 from bpkit_grade.sandbox import Confinement, kill_user
 
-#: what one run keeps (as bpkit_grade.kernel: the same limits whichever process runs the code)
+#: characters of one run's stdout kept (also what the autograded notebook keeps of a cell's text,
+#: bpkit_grade.kernel), and of its error line (``Name: message``)
 MAX_CELL_TEXT, MAX_ERROR = 100_000, 2000
 #: longest control line read; longer ones are skipped (forged: the runner's are short)
 MAX_CONTROL_LINE = MAX_ERROR + 1000
@@ -100,8 +101,10 @@ class Runner:
                 pass
 
     def run(self, code: str, collect=None):
-        """-> (status, stdout, error), as :meth:`bpkit_grade.kernel.Kernel.run`: status is ok, error,
-        timeout (interrupted), hang (ignored the interrupt) or died."""
+        """-> (status, stdout, error): status is ok, error, timeout (interrupted), hang (ignored the
+        interrupt) or died. ``collect``: called with each piece of the run's stdout as it arrives
+        (e.g. ``recheck.ResultLines.feed``); then ``stdout`` is "", else it is the first
+        ``MAX_CELL_TEXT`` characters only. ``error`` is cut at ``MAX_ERROR``."""
         out, kept = [], 0
 
         def take(text):
