@@ -24,8 +24,8 @@ huge allocation, invalid JSON or duplicated/deleted cells costs that exercise or
 never the class, and is reported by name with its reason.
 
 Where it lives: ``settings`` (what a run knows), ``kernel`` (nbgrader's sandboxed kernel; the only
-module importing ``jupyter_client``), ``runner`` (the re-check's process), ``recheck``, ``submission`` (grading one submission, step by
-step), ``results`` (what that gives back), ``pool`` (the ``-j`` workers), ``merge`` (gradebook
+module importing ``jupyter_client``), ``runner`` (the re-check's process), ``recheck``,
+``submission`` (grading one submission, step by step), ``results`` (what that gives back), ``pool`` (the ``-j`` workers), ``merge`` (gradebook
 and CSV); this module is the command.
 """
 from __future__ import annotations

@@ -51,7 +51,8 @@ class Pool:
 
     def __init__(self, jobs: int, s: Settings):
         # forked: a worker starts with nbgrader and Jupyter imported already (2.5 s of CPU each
-        # when spawned); the instructor's process has no threads and nothing of a submission
+        # when spawned). The instructor's process has no threads; what else a worker inherits
+        # stays out of student code's reach: that only runs in the sandboxed processes it execs
         self.s, self.ctx = s, mp.get_context("fork")
         self.slots = [self._spawn(i) for i in range(jobs)]
         self.busy: dict[int, tuple[str, float]] = {}
