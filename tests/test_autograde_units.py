@@ -76,7 +76,7 @@ def test_the_comparison_is_bpkit_checks_assert_close():
 
 
 class InProcess:
-    """A stand-in for bpkit_grade.kernel.Kernel that runs the code here, with exec."""
+    """A stand-in for bpkit_grade.runner.Runner that runs the code here, with exec."""
 
     def __init__(self):
         self.namespace, self.ran, self.closed = {}, [], False

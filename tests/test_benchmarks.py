@@ -172,3 +172,29 @@ def test_report_has_every_section_target_and_plot(quick):
     assert len(res["plots"]) == 3, res["plots"]  # paths, scalar, MLP
     for name in res["plots"]:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_autograde_speed_compares_bpkit_grade_with_plain_nbgrader(tmp_path):
+    """benchmarks/autograde_speed.py on a tiny class of a real assignment (2 submissions, one
+    round): every command graded it, the table has every row and both target ratios, and each
+    ratio is the quotient of the medians it names. No timing is asserted."""
+    out = tmp_path / "autograde.json"
+    done = subprocess.run([sys.executable, "benchmarks/autograde_speed.py", "-n", "2", "--repeats", "1",
+                           "--out", str(out), "--workdir", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    res = json.loads(out.read_text())
+    rows = res["rows"]
+    assert [(r["pipeline"], r["jobs"]) for r in rows] == [("nbgrader", 1), ("bpkit-grade", 1), ("bpkit-grade", 2)]
+    for r in rows:
+        assert r["submissions"] == 2 and r["rounds"] == 1 and r["assignment"] == "01-computational-graphs", r
+        assert is_time(r["seconds_per_submission"]) and is_time(r["cpu_seconds_per_submission"]), r
+        assert r["wall_per_submission_each_round"] == [r["seconds_per_submission"]], r
+    plain, j1, j2 = (r["seconds_per_submission"] for r in rows)
+    assert res["ratios"]["j1_over_plain"] == pytest.approx(j1 / plain, abs=1e-3)
+    assert res["ratios"]["speedup_j2_over_j1"] == pytest.approx(j1 / j2, abs=1e-3)
+    for line in ("| plain `nbgrader autograde` |", "| `bpkit-grade -j 1` |", "| `bpkit-grade -j 2` |",
+                 "| `-j 1` / plain nbgrader |", "| speed-up `-j 2` over `-j 1` |"):
+        assert line in done.stdout, f"{line!r} not in the table:\n{done.stdout}"
+    assert list(tmp_path.iterdir()) == [out], "the course copies were not removed"

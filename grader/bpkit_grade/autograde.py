@@ -8,9 +8,10 @@ Run from the course root (where ``nbgrader_config.py`` is). For every ``submitte
    ``NbGraderAPI``), with the kernel started by :class:`SandboxKernelManager`: as an unprivileged
    uid, with a memory limit, in a mount namespace where the real course shows only the bpkit
    package and the venv (no gradebook, ``solutions/``, ``.git``, other submissions).
-2. **Re-check.** A second fresh sandboxed kernel runs the student's cells (never the test cells),
-   then calls each registered exercise function (``bpkit_grade.exercises``) on fresh random inputs and
-   prints the result as JSON. The grader compares it with the reference in its own process. That
+2. **Re-check.** A fresh sandboxed process (``bpkit_grade.runner``: an IPython shell fed over a
+   pipe, no Jupyter kernel) runs the student's cells (never the test cells), then calls each
+   registered exercise function (``bpkit_grade.exercises``) on fresh random inputs and prints the
+   result as JSON. The grader compares it with the reference in its own process. That
    verdict is the score; if the in-kernel test cell said otherwise, the exercise is flagged.
 3. **Merge.** The instructor's process writes the scores into the real ``gradebook.db`` with
    ``nbgrader.api.Gradebook``, copies the autograded notebook to ``autograded/`` (so the
@@ -22,9 +23,9 @@ its own throwaway gradebook, merged afterwards: nbgrader issue #174). A crash, h
 huge allocation, invalid JSON or duplicated/deleted cells costs that exercise or that submission,
 never the class, and is reported by name with its reason.
 
-Where it lives: ``settings`` (what a run knows), ``kernel`` (the sandboxed kernel; the only module
-importing ``jupyter_client``), ``recheck``, ``submission`` (grading one submission, step by
-step), ``results`` (what that gives back), ``pool`` (the ``-j`` workers), ``merge`` (gradebook
+Where it lives: ``settings`` (what a run knows), ``kernel`` (nbgrader's sandboxed kernel; the only
+module importing ``jupyter_client``), ``runner`` (the re-check's process), ``recheck``,
+``submission`` (grading one submission, step by step), ``results`` (what that gives back), ``pool`` (the ``-j`` workers), ``merge`` (gradebook
 and CSV); this module is the command.
 """
 from __future__ import annotations
@@ -137,7 +138,7 @@ def summary(assignment: str, results: dict, csv_path: str, wall: float) -> None:
 def __getattr__(name):
     """The kernel managers, as ``bpkit_grade.autograde.SandboxKernelManager`` (docs/instructor.md),
     without importing jupyter_client for everything else."""
-    if name in ("SandboxKernelManager", "SyncSandboxKernelManager", "Kernel"):
+    if name == "SandboxKernelManager":
         from bpkit_grade import kernel
         return getattr(kernel, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,6 @@
-"""The sandboxed Jupyter kernel: the kernel managers nbgrader's run and the re-check use, and
-:class:`Kernel`, which runs code with a time limit.
+"""The sandboxed Jupyter kernel of nbgrader's run: its kernel manager, and nbgrader's Execute
+preprocessor with the output of each cell capped. (The re-check needs no kernel:
+:mod:`bpkit_grade.runner`.)
 
 The only module of bpkit-grade that imports ``jupyter_client``; import it where a kernel is
 started, not at the top of pure code.
@@ -9,29 +10,27 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import queue
 import tempfile
-import time
 import uuid
 
 import zmq
 
-from jupyter_client.manager import AsyncKernelManager, KernelManager
+from jupyter_client.manager import AsyncKernelManager
 from traitlets import Instance
 from traitlets.config import LoggingConfigurable
 
-from bpkit_grade.sandbox import Confinement, kill_user
+from bpkit_grade.runner import MAX_CELL_TEXT
+from bpkit_grade.sandbox import Confinement
 
 
 #: the largest single message read from a kernel, bytes: ZeroMQ drops a longer one and the
 #: connection with it (libzmq 4.3.5 does not reconnect), so that kernel's run then times out;
 #: without it one 625 MB print was read whole by the grader (docs/instructor.md)
 MAX_MESSAGE = 32 << 20
-#: the stored output of one cell in the autograded notebook, characters
-MAX_CELL_TEXT = 100_000          # stream text and tracebacks
-MAX_CELL_RICH = 2_000_000        # everything else (images, SVG graphs, HTML)
-#: the error line (``ename: evalue``) kept of one run
-MAX_ERROR = 2000
+#: the stored output of one cell in the autograded notebook, characters: MAX_CELL_TEXT of stream
+#: text and tracebacks (as the re-check keeps), MAX_CELL_RICH of everything else (images, SVG
+#: graphs, HTML)
+MAX_CELL_RICH = 2_000_000
 
 
 class _Sandboxed(LoggingConfigurable):
@@ -64,10 +63,6 @@ class _Sandboxed(LoggingConfigurable):
 
 class SandboxKernelManager(_Sandboxed, AsyncKernelManager):
     """The kernel manager nbgrader's Execute uses inside bpkit-grade."""
-
-
-class SyncSandboxKernelManager(_Sandboxed, KernelManager):
-    """The kernel manager of the re-check."""
 
 
 def sandboxed_execute():
@@ -132,77 +127,3 @@ class OutputBudget:
             outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
                 f"\n[output cut at {self.limit[kind] // 1000} kB by bpkit-grade]\n")))
         return False
-
-
-class Kernel:
-    """A sandboxed kernel that runs code with a time limit, restarted when it hangs or dies."""
-
-    def __init__(self, cwd: str, timeout: float, confinement: Confinement):
-        self.cwd, self.timeout, self.confinement, self.kc = cwd, timeout, confinement, None
-        self._start()
-
-    def _start(self):
-        # returns once the kernel process is launched: it boots while nbgrader runs
-        self.km = SyncSandboxKernelManager(kernel_name="python3", confinement=self.confinement)
-        self.km.start_kernel(cwd=self.cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.ready = False
-
-    def close(self):
-        if self.kc is None:
-            return
-        self.kc.stop_channels()
-        self.kc = None
-        try:
-            # a kernel that already died is no error for jupyter_client (measured, 8.10)
-            self.km.shutdown_kernel(now=True)
-        except OSError as e:  # its process or files are gone under it (kill_user, a cleaned home)
-            self.km.log.warning("re-check kernel shutdown: %s", e)
-        if self.confinement.uid is not None:
-            kill_user(self.confinement.uid)
-
-    def restart(self, replay: list[str]):
-        self.close()
-        self._start()
-        for code in replay:
-            self.run(code)
-
-    def run(self, code: str, collect=None):
-        """-> (status, stdout, error): status is ok, error, timeout (interrupted), hang (ignored
-        the interrupt) or died. ``collect``: called with each piece of the run's stdout as it
-        arrives (e.g. ``recheck.ResultLines.feed``); then ``stdout`` is "", else it is the first
-        ``MAX_CELL_TEXT`` characters only. ``error`` is cut at ``MAX_ERROR``."""
-        if not self.ready:
-            self.kc.wait_for_ready(timeout=60)
-            self.ready = True
-        msg_id = self.kc.execute(code, allow_stdin=False)
-        deadline, interrupted, out, err, kept = time.monotonic() + self.timeout, False, [], None, 0
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                if interrupted:
-                    return "hang", "".join(out), err
-                self.km.interrupt_kernel()
-                interrupted, deadline = True, time.monotonic() + 3
-                continue
-            try:
-                msg = self.kc.get_iopub_msg(timeout=min(left, 1.0))
-            except queue.Empty:
-                if not self.km.is_alive():
-                    return "died", "".join(out), err
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream" and content["name"] == "stdout":
-                if collect is not None:
-                    collect(content["text"])
-                elif kept < MAX_CELL_TEXT:
-                    out.append(content["text"][:MAX_CELL_TEXT - kept])
-                    kept += len(out[-1])
-            elif kind == "error":
-                err = f"{content['ename']}: {content['evalue']}"[:MAX_ERROR]
-            elif kind == "status" and content["execution_state"] == "idle":
-                status = "timeout" if interrupted else ("error" if err else "ok")
-                return status, "".join(out), err

@@ -6,7 +6,7 @@ as plain JSON (``bpkit.checks.to_plain``) and judge them here, in the grader's p
 results (``partial``) scores each result's share (``bpkit.credit.judge``).
 
 Needs no Jupyter to import: the kernel is whatever :func:`recheck` is given (a
-:class:`bpkit_grade.kernel.Kernel`).
+:class:`bpkit_grade.runner.Runner`).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What one ``bpkit-grade`` run knows before it grades anyone: :class:`Settings`, built by
 :func:`prepare` from the command line and the course, checked by :func:`preflight`.
 
-The settings are plain data (they are pickled to every worker process) and need neither a
+The settings are plain data (every worker process gets a copy) and need neither a
 kernel nor Jupyter to import.
 """
 from __future__ import annotations

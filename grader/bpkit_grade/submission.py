@@ -2,7 +2,7 @@
 
 1. :func:`make_box`: the submission's notebooks, the release files, a gradebook holding only the
    assignment, and home folders owned by the sandbox uids;
-2. the re-check's kernel is started (it boots while nbgrader runs);
+2. the re-check's process is started (it boots while nbgrader runs);
 3. :func:`run_nbgrader`: stock ``nbgrader autograde`` with its kernel sandboxed;
 4. :func:`read_in_kernel_scores`: what nbgrader's test cells gave, from the throwaway gradebook
    (tampering is detected by them: a gradebook that cannot be read fails the submission);
@@ -63,7 +63,7 @@ class Box:
 
     @property
     def work(self) -> str:
-        """The re-check kernels' working folder (the release files)."""
+        """The re-check processes' working folder (the release files)."""
         return os.path.join(self.path, "work")
 
     @property
@@ -77,13 +77,13 @@ class Box:
 def grade_submission(s: Settings, student: str, uid) -> dict:
     """Grade one submission in its own throwaway course folder; returns plain data (results.py).
     ``uid``: the sandbox uid of nbgrader's kernel (the re-check's is ``uid + 1``), or None."""
-    from bpkit_grade.kernel import Kernel
+    from bpkit_grade.runner import Runner
 
     result = new_result(student)
     box = Box(tempfile.mkdtemp(prefix="s-", dir=s.workroot), student, s.assignment)
     recheck_uid = None if uid is None else uid + 1
     confinement = s.confinement(recheck_uid, box.home("recheck"), box.audit_log, recheck=True, binds=[box.work])
-    kernels = Kernels(lambda: Kernel(box.work, s.timeout, confinement))
+    kernels = Kernels(lambda: Runner(box.work, s.timeout, confinement))
     try:
         try:
             make_box(s, box, uid)
@@ -106,8 +106,8 @@ def grade_submission(s: Settings, student: str, uid) -> dict:
 
 
 class Kernels:
-    """The re-check's kernels of one submission: a fresh one for each notebook, the first
-    started ahead of time. ``start()`` makes one."""
+    """The re-check's processes of one submission (``bpkit_grade.runner.Runner``): a fresh one for
+    each notebook, the first started ahead of time. ``start()`` makes one."""
 
     def __init__(self, start):
         self._start, self._spare, self._started = start, None, []
