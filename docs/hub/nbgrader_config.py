@@ -11,5 +11,6 @@ c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 c.CourseDirectory.course_id = "bpkit"
 # the hub's spawner sets NBGRADER_EXCHANGE (docs/hub/jupyterhub_config.py)
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
-# fetched assignments go to ~/bpkit/<assignment>/: one folder per course in a student's home
-c.Exchange.path_includes_course = True
+# Fetched assignments go to ~/<assignment>/. Not Exchange.path_includes_course = True: it
+# would put them in ~/bpkit/, and that folder (a namespace package to Python) shadows the bpkit
+# package for code run in the home folder (tests/test_hub.py found it).
