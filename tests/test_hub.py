@@ -49,6 +49,7 @@ def forward_max_square(x, y, z):
     return (p, q, -r, r * r, r * r + z)
 """
 MISTAKE_SAYS = "computed r = y - q instead of q - y"
+PASSWORD = os.urandom(12).hex()   # the student who logs in with Chromium (PAM, as the hub does)
 
 def _pinned(name: str) -> str:
     m = re.search(rf"^{re.escape(name)}==(\S+)", (ROOT / "requirements" / "lock.txt").read_text(), re.M)
@@ -144,8 +145,8 @@ def term():
     try:
         student_env = _student_env(base)
         ins = accounts.add(INSTRUCTOR)
-        for name in STUDENTS.values():
-            accounts.add(name)
+        for kind, name in STUDENTS.items():
+            accounts.add(name, PASSWORD if kind == "correct" else None)
         course = _instructor_course(Path(ins.pw_dir), ins.pw_uid, ins.pw_gid)
         exchange = base / "exchange"
         hub = hublib.Hub(base / "hub", {
@@ -335,3 +336,32 @@ def test_accounts_stay_apart(term):
         readable = [p for p, _ in hidden if seen[p] == "read"]
         assert not readable, f"{student} can read: {readable}"
         assert all(seen[p] == "read" for p, _ in own), f"{student} cannot read their own: {seen}"
+
+
+# --------------------------------------------------------------------------- in Chromium
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_student_logs_in_and_sees_the_term_in_the_assignment_list(term, tmp_path):
+    """The correct student logs in on the hub's page (PAM) and opens Nbgrader > Assignment List
+    in JupyterLab: the assignment is listed as fetched and as submitted."""
+    import browserlib as bl
+
+    student, hub = STUDENTS["correct"], term["hub"]
+    with bl.Browser(tmp_path / "profile") as browser:
+        page = browser.new_page()
+        try:
+            page.goto(f"{hub.base}/hub/login")
+            page.fill("#username_input", student)
+            page.fill("#password_input", PASSWORD)
+            page.click("#login_submit")
+            page.wait_for_url(f"**/user/{student}/lab**")
+            page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()
+            page.locator('.lm-Menu-item[data-command="nbgrader:open-assignment-list"]').click()
+            for section in ("#fetched_assignments_list", "#submitted_assignments_list"):
+                page.wait_for_function("([sel, name]) => (document.querySelector(sel) || {}).textContent"
+                                       "?.includes(name)", arg=[section, ASG])
+        finally:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "assignment-list.png"))
+        assert not [e for e in page.errors if "uncaught" in e], page.errors
