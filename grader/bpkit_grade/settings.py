@@ -261,5 +261,5 @@ def preflight(s: Settings) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=home)
     if done.returncode != 0:
         sys.exit("bpkit-grade: the sandbox for student code does not work here:\n"
-                 + done.stderr.strip()[-2000:] + "\n(see docs/instructor.md, 'Isolation')")
+                 + done.stderr.strip()[-2000:] + "\n(see docs/instructor.md, 'How bpkit-grade works, and what it guarantees')")
     shutil.rmtree(home, ignore_errors=True)

@@ -137,7 +137,10 @@ def make_box(s: Settings, box: Box, uid) -> None:
     os.close(os.open(box.audit_log, os.O_CREAT | os.O_WRONLY, 0o600))  # bound into the sandboxes
     os.makedirs(box.submitted)
     sub = os.path.join(s.root, "submitted", box.student, s.assignment)
-    limits = {f"{nb}.ipynb": MAX_NOTEBOOK for nb in s.notebooks} | {"timestamp.txt": MAX_TIMESTAMP}
+    # submission_secret.txt (nbgrader submit writes it) names the student's feedback in the
+    # exchange: nbgrader's autograde keeps it in autograded/, release_feedback reads it there
+    limits = {f"{nb}.ipynb": MAX_NOTEBOOK for nb in s.notebooks} | {"timestamp.txt": MAX_TIMESTAMP,
+                                                                    "submission_secret.txt": MAX_TIMESTAMP}
     for name, size in checked_files(os.path.join(s.root, "submitted"), box.student, s.assignment, limits).items():
         copy_regular(os.path.join(sub, name), os.path.join(box.submitted, name), size)
     shutil.copytree(s.release_files, os.path.join(box.path, "source", s.assignment))
