@@ -154,6 +154,10 @@ def _list_hint(tree, frame):
 def explain(e, fn):
     """(where, hint): the student's line that raised ``e``, and what it most likely means."""
     found = _student_frame(e.__traceback__)
+    if isinstance(e, RecursionError):
+        return "", ("the function calls itself too deeply: Python stops after about 1000 nested "
+                    "calls (the recursion limit), and a graph can be deeper than that; walk it "
+                    "with a list used as a stack instead of recursion")
     if found is None:
         return "", None
     frame, lineno = found
