@@ -121,13 +121,13 @@ def _parents(n_leaves, nodes, depth):
 
 def _reachable(parents):
     out = len(parents) - 1
-    seen, stack = {out}, [out]
+    reached, stack = {out}, [out]
     while stack:
         for p in parents[stack.pop()]:
-            if p not in seen:
-                seen.add(p)
+            if p not in reached:
+                reached.add(p)
                 stack.append(p)
-    return seen
+    return reached
 
 
 def _report(order, parents):
@@ -168,11 +168,11 @@ def _preorder(parents):
 
 def _bfs_reversed(parents):
     out = len(parents) - 1
-    queue, seen = [out], {out}
+    queue, queued = [out], {out}
     for v in queue:
         for p in parents[v]:
-            if p not in seen:
-                seen.add(p)
+            if p not in queued:
+                queued.add(p)
                 queue.append(p)
     return queue[::-1]
 
@@ -207,7 +207,7 @@ def _random_nodes(rng, n_leaves, n_nodes, local=False):
     nodes = []
     for k in range(n_nodes):
         avail = n_leaves + k
-        if k == 0:
+        if not k:
             parents = [0, 0] if n_leaves == 1 else [0, 1]
         elif k == 1:
             parents = [n_leaves, n_leaves]            # the vertex before, used twice
