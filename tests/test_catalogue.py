@@ -181,7 +181,7 @@ def test_a_right_answer_passes_on_every_seed(entry):
 
 def test_every_exercise_has_six_mistakes_and_a_right_answer():
     exercises = {ex.function for a in {e.assignment for e in CATALOGUE} for ex in for_assignment(a)}
-    assert len(exercises) == 23
+    assert len(exercises) >= 23
     counts = Counter(e.function for e in CATALOGUE)
     assert {f for f in exercises if counts[f] < 6} == set()
     assert {e.function for e in CORRECT} == exercises
