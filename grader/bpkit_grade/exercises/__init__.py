@@ -26,6 +26,8 @@ MODULES = {
     "03-backpropagation": "bpkit_grade.exercises.nb03",
     "04-jacobians-and-log-softmax": "bpkit_grade.exercises.nb04",
     "05-decoupled-vector-network": "bpkit_grade.exercises.nb05",
+    "07-forward-and-reverse-mode": "bpkit_grade.exercises.nb07",
+    "08-backprop-through-time": "bpkit_grade.exercises.nb08",
 }
 
 
