@@ -23,7 +23,7 @@ def forward_derivatives(edges, n, source):
     T[source] = 1.0
     for i, j, z in sorted(edges, key=lambda e: e[0]):
         T[j] += z * T[i]
-    return T
+    return np.array(T)
 
 
 def _forward(edges, n, source, *, key=lambda e: e[0], combine=lambda t, z: z * t,
@@ -36,7 +36,7 @@ def _forward(edges, n, source, *, key=lambda e: e[0], combine=lambda t, z: z * t
             T[j] = combine(T[i], z)
         else:
             T[j] += combine(T[i], z)
-    return T
+    return np.array(T)
 
 
 def _inputs_without_parents(edges, n):
@@ -55,11 +55,13 @@ def forward_mistakes(edges, n, source):
          "outgoing edges use it, so go forward from the source",
          _forward(edges, n, source, key=lambda e: -e[0])),
         ("forgot T(source) = 1: the program starts from d y(s) / d y(s) = 1, otherwise every T "
-         "stays 0", [0.0] * n),
+         "stays 0", np.zeros(n)),
         ("added T(i) and z(i, j); the chain rule multiplies them: T(j) += z(i, j) * T(i)",
          _forward(edges, n, source, combine=lambda t, z: t + z)),
+    ] + [
         ("kept only one of two edges joining the same two vertices (x * x has two edges: each "
-         "adds its own term)", forward_derivatives(_single_edges(edges), n, source)),
+         "adds its own term)", forward_derivatives(_single_edges(edges, keep), n, source))
+        for keep in ("first", "last")] + [
         ("started every input vertex (every vertex without incoming edges) at 1; only the "
          "source starts at 1, the other inputs are held fixed (their T is 0)",
          _forward(edges, n, source, seeds=sorted(set(_inputs_without_parents(edges, n)) | {source}))),
@@ -67,9 +69,21 @@ def forward_mistakes(edges, n, source):
 
 
 def _forward_inputs(rng):
-    edges, source, target = random_dag(rng)
-    n = 1 + max([source, target] + [max(i, j) for i, j, _ in edges])
-    return (edges, n, source)
+    while True:
+        args = _forward_draw(rng)
+        if not np.allclose(_forward(*args, key=None), forward_derivatives(*args)):
+            return args
+
+
+def _forward_draw(rng):
+    """A random DAG of notebook 2 from its vertex 0, renumbered to start at 1, beside a second
+    input: the new vertex 0 feeds a vertex after the source (so it is held fixed, T = 0)."""
+    edges, _, target = random_dag(rng)
+    n = 2 + max([target] + [max(i, j) for i, j, _ in edges])
+    edges = [(i + 1, j + 1, z) for i, j, z in edges]
+    edges.insert(int(rng.integers(0, len(edges))),
+                 (0, int(rng.integers(2, target + 2)), round(float(rng.uniform(0.5, 1.5)), 3)))
+    return (edges, n, 1)
 
 
 def _forward_cases():
@@ -105,14 +119,18 @@ def all_pairs_mistakes(edges, n):
          np.array([_forward(edges, n, i, overwrite=True) for i in range(n)]).reshape(n, n)),
         ("went through the edges in the order of the list; the list is in no particular order",
          np.array([_forward(edges, n, i, key=None) for i in range(n)]).reshape(n, n)),
-        ("kept only one of two edges joining the same two vertices (each edge is its own path)",
-         all_pairs_derivatives(_single_edges(edges), n)),
-    ]
+    ] + [("kept only one of two edges joining the same two vertices (each edge is its own path)",
+           all_pairs_derivatives(_single_edges(edges, keep), n)) for keep in ("first", "last")]
 
 
 def _all_pairs_inputs(rng):
-    edges, n, _ = _forward_inputs(rng)
-    return (edges, n)
+    # drawn again while the edge list happens to be in an order that works (a topological one)
+    while True:
+        edges, source, target = random_dag(rng)
+        n = 1 + max([source, target] + [max(i, j) for i, j, _ in edges])
+        in_list_order = np.array([_forward(edges, n, i, key=None) for i in range(n)])
+        if not np.allclose(in_list_order, all_pairs_derivatives(edges, n)):
+            return (edges, n)
 
 
 def _all_pairs_cases():
