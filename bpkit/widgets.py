@@ -221,10 +221,12 @@ def modes_stepper(output, source):
     def show(change=None):
         k = slider.value
         for side, (steps, label) in enumerate([(fwd, f"d/d{source.label()}"), (bwd, "grad")]):
-            node, _, known = steps[min(k, len(steps) - 1)]
+            node, terms, known = steps[min(k, len(steps) - 1)]
             if (side, k) not in cache:
-                into = [(p, c, j) for p, c, j in g.edges if c is node] if 0 < k < len(steps) else []
-                cache[side, k] = _svg(render(g, grads=known, grad_label=label, highlight=[node] + into))
+                used = [(p, node, j) for p, j, _ in terms] if 0 < k < len(steps) else []
+                svg = _svg(render(g, grads=known, grad_label=label, highlight=[node] + used))
+                # two drawings side by side: each shrinks to its half of the width
+                cache[side, k] = svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
             pictures[side].value = cache[side, k]
         texts[0].value = _step_text(f"Forward mode: d vertex / d{s}", k, fwd, lambda p, n, t:
                                     f"T[{e(n.label())}] += z({e(p.label())}, {e(n.label())}) · "
