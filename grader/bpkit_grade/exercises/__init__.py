@@ -28,6 +28,8 @@ MODULES = {
     "04-jacobians-and-log-softmax": "bpkit_grade.exercises.nb04",
     "05-decoupled-vector-network": "bpkit_grade.exercises.nb05",
     "06-build-your-own-engine": "bpkit_grade.exercises.nb06",
+    "07-forward-and-reverse-mode": "bpkit_grade.exercises.nb07",
+    "08-backprop-through-time": "bpkit_grade.exercises.nb08",
 }
 
 
