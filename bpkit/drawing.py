@@ -85,7 +85,7 @@ def _symbol(node):
     return OPS[node.op].symbol if node.op is not None else None
 
 
-def _node_label(node, grad, show_op):
+def _node_label(node, grad, show_op, grad_label="grad"):
     symbol = _symbol(node)
     title = node.label() if node.name is not None or symbol is None else symbol
     rows = [f'<TR><TD><B>{html.escape(title)}</B></TD></TR>']
@@ -96,14 +96,14 @@ def _node_label(node, grad, show_op):
     if type(node.value) is not float and np.asarray(node.value).size <= 4:
         rows.append(f'<TR><TD><FONT POINT-SIZE="9">shape {node.shape}</FONT></TD></TR>')
     if grad is not None:
-        rows.append(f'<TR><TD><FONT COLOR="{GRAD_COLOR}">grad {html.escape(_fmt(grad))}'
+        rows.append(f'<TR><TD><FONT COLOR="{GRAD_COLOR}">{html.escape(grad_label)} {html.escape(_fmt(grad))}'
                     f'</FONT></TD></TR>')
     return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + \
         "".join(rows) + "</TABLE>>"
 
 
 def render(graph, *, grads=True, edge_labels=False, highlight=(), show_op=True,
-           rankdir="LR", title=None):
+           rankdir="LR", title=None, grad_label="grad"):
     """Draw a graph (a :class:`Graph` or its output vertex) as a ``graphviz.Digraph``.
 
     grads        True: show ``.grad`` of vertices that have one; or a mapping from vertices to
@@ -112,6 +112,7 @@ def render(graph, *, grads=True, edge_labels=False, highlight=(), show_op=True,
     highlight    vertices and/or edges ``(parent, child, k)`` to draw in red, e.g. a path from
                  :func:`bpkit.paths.paths`
     rankdir      "LR" (left to right) or "TB"
+    grad_label   the word before the numbers given in ``grads`` (e.g. "d/dx" in forward mode)
     """
     global _Drawing
     if _Drawing is None:
@@ -142,7 +143,7 @@ def render(graph, *, grads=True, edge_labels=False, highlight=(), show_op=True,
             grad = n.grad if grads else None
         else:
             grad = grads[n] if n in grads else None
-        dot.node(ids[id(n)], _node_label(n, grad, show_op), fillcolor=fill,
+        dot.node(ids[id(n)], _node_label(n, grad, show_op, grad_label), fillcolor=fill,
                  color=HIGHLIGHT if marked else "#555555", penwidth="2.5" if marked else "1")
     for parent, child, k in g.edges:
         attrs = {}

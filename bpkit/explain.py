@@ -154,8 +154,12 @@ def _list_hint(tree, frame):
 def explain(e, fn):
     """(where, hint): the student's line that raised ``e``, and what it most likely means."""
     found = _student_frame(e.__traceback__)
+    deep = None if not isinstance(e, RecursionError) else (
+        "the function calls itself too deeply: Python stops after about 1000 nested calls (the "
+        "recursion limit), and a graph can be deeper than that; walk it with a list used as a "
+        "stack instead of recursion")
     if found is None:
-        return "", None
+        return "", deep
     frame, lineno = found
     line = linecache.getline(frame.f_code.co_filename, lineno).strip()
     code = getattr(fn, "__code__", None)
@@ -164,6 +168,8 @@ def explain(e, fn):
     else:
         place = f"line {lineno} of {frame.f_code.co_name}"
     where = f"\n  in {place}: `{line}`" if line else f"\n  in {place}"
+    if deep:
+        return where, deep
     try:
         tree = ast.parse(line)
     except SyntaxError:

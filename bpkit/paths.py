@@ -107,18 +107,27 @@ def dp_backward(graph, target=None):
     return S
 
 
-def dp_forward(graph, source):
+def dp_forward(graph, source, on_step=None):
     """T(j) = d y(j) / d y(s) for every vertex j, by dynamic programming forwards from s
-    (forward-mode differentiation, chapter exercise 14)."""
+    (forward-mode differentiation, chapter exercise 14).
+
+    T(s) = 1 and T(j) = sum over edges (i, j) of z(i, j) T(i), visiting vertices in
+    topological order. ``on_step(vertex, terms, T)``, if given, is called each time a vertex's
+    T is complete, with ``terms`` the list of ``(parent, k, z(parent, vertex) T(parent))``.
+    """
     g = as_graph(graph)
     _check_in(g, source, source)
     T = PerVertex()
     T[source] = _identity(source)
     for node in g.nodes:
+        terms = []
         for k, parent in enumerate(node.parents):
             if parent in T:
                 term = _scalar_if_scalars(_times(edge_jacobian((parent, node, k)), T[parent]), node, source)
                 T[node] = term if node not in T else T[node] + term
+                terms.append((parent, k, term))
+        if terms and on_step is not None:
+            on_step(node, terms, T)
     return T
 
 

@@ -6,6 +6,9 @@ path_explorer(output, source)  a slider over every path from source to output: t
 backprop_stepper(output)       a slider over the steps of the backward pass: at step k the first
                                k vertices (reverse topological order) have passed their gradient
                                back, and the drawing shows the gradients known so far.
+modes_stepper(output, source)  forward mode beside reverse mode, one slider: forward mode sweeps
+                               from the source, finding d vertex / d source for every vertex;
+                               reverse mode sweeps from the output, finding d output / d vertex.
 race(max_depth)                times the path sum against dynamic programming on product graphs.
 time_race / plot_race          the same measurements as data and as a static matplotlib figure.
 """
@@ -20,7 +23,7 @@ import numpy as np
 from .backprop import backprop, edge_jacobian
 from .drawing import GraphvizMissing, render, to_svg
 from .graph import as_graph
-from .paths import PerVertex, count_paths, dp_backward, path_product, path_sum, paths
+from .paths import PerVertex, count_paths, dp_backward, dp_forward, path_product, path_sum, paths
 from .values import format_value
 
 
@@ -161,6 +164,80 @@ def backprop_stepper(output):
     slider.observe(show, names="value")
     show()
     return w.VBox([w.HBox([play, slider]), text, picture])
+
+
+def forward_steps(output, source):
+    """Forward mode one vertex at a time: a list of (vertex, [(parent, k, term)], T so far).
+
+    Step 0 is the seed T(source) = 1; step k is the k-th vertex (topological order) whose
+    T = d vertex / d source is complete, the sum of the terms z(parent, vertex) T(parent).
+    Recorded from :func:`bpkit.paths.dp_forward`, so the last step holds its result.
+    """
+    g = as_graph(output)
+    steps = []
+
+    def record(node, terms, T):
+        so_far = PerVertex()
+        for n, v in T.items():
+            so_far[n] = v
+        steps.append((node, terms, so_far))
+
+    start = PerVertex()
+    start[source] = dp_forward(g, source)[source]   # the identity: 1 for a scalar
+    steps.append((source, [], start))
+    dp_forward(g, source, on_step=record)
+    return steps
+
+
+def _step_text(mode, k, steps, rule):
+    if k >= len(steps):
+        return f"<b>{mode}</b>: done after {len(steps) - 1} steps"
+    node, terms, _ = steps[k]
+    if k == 0:
+        return f"<b>{mode}, step 0</b>: start at {html.escape(node.label())} with 1"
+    lines = [rule(p, node, t) for p, _, t in terms]
+    return (f"<b>{mode}, step {k} of {len(steps) - 1}</b>: {html.escape(node.label())}<br>"
+            + "<br>".join(lines))
+
+
+def modes_stepper(output, source):
+    """Forward mode (from ``source``) beside reverse mode (from the output), one slider.
+
+    Forward mode's step k completes d vertex / d source for one more vertex, in topological
+    order; reverse mode's step k passes the gradient of one more vertex back, in reverse
+    order. Both end with d output / d source, found by different sweeps.
+    """
+    import ipywidgets as w
+
+    g = as_graph(output)
+    fwd, bwd = forward_steps(g, source), backward_steps(g)
+    slider, play = _slider_with_play(max(len(fwd), len(bwd)) - 1, "step")
+    texts = [w.HTML(layout=w.Layout(width="50%")), w.HTML(layout=w.Layout(width="50%"))]
+    pictures = [w.HTML(layout=w.Layout(width="50%")), w.HTML(layout=w.Layout(width="50%"))]
+    cache = {}
+    s, o = html.escape(source.label()), html.escape(g.output.label())
+    e = html.escape
+
+    def show(change=None):
+        k = slider.value
+        for side, (steps, label) in enumerate([(fwd, f"d/d{source.label()}"), (bwd, "grad")]):
+            node, terms, known = steps[min(k, len(steps) - 1)]
+            if (side, k) not in cache:
+                used = [(p, node, j) for p, j, _ in terms] if 0 < k < len(steps) else []
+                svg = _svg(render(g, grads=known, grad_label=label, highlight=[node] + used))
+                # two drawings side by side: each shrinks to its half of the width
+                cache[side, k] = svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
+            pictures[side].value = cache[side, k]
+        texts[0].value = _step_text(f"Forward mode: d vertex / d{s}", k, fwd, lambda p, n, t:
+                                    f"T[{e(n.label())}] += z({e(p.label())}, {e(n.label())}) · "
+                                    f"T[{e(p.label())}] = <b>{_fmt(t)}</b>")
+        texts[1].value = _step_text(f"Reverse mode: d{o} / d vertex", k, bwd, lambda p, n, t:
+                                    f"p[{e(p.label())}] += p[{e(n.label())}] · "
+                                    f"z({e(p.label())}, {e(n.label())}) = <b>{_fmt(t)}</b>")
+
+    slider.observe(show, names="value")
+    show()
+    return w.VBox([w.HBox([play, slider]), w.HBox(texts), w.HBox(pictures)])
 
 
 def _median_time(fn, repeats):

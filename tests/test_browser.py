@@ -1,6 +1,6 @@
 """The course in a real browser: JupyterLab in headless Chromium, as a student meets it.
 
-For every course notebook (the five of COURSE_NOTEBOOKS and any other in notebooks/, on a copy
+For every course notebook (each of solutions/, COURSE_NOTEBOOKS, and any other in notebooks/, on a copy
 whose solution cells are filled in from solutions/, so every cell runs): open it, Run All, and
 check that
 - every cell whose executed outputs hold an SVG (a Graphviz graph) shows a decoded SVG image,
@@ -43,8 +43,9 @@ import browserlib as bl
 
 ROOT = bl.ROOT
 FIXTURE = Path(__file__).parent / "fixtures" / "browser-course"
-COURSE_NOTEBOOKS = ["01-computational-graphs", "02-paths-vs-dynamic-programming", "03-backpropagation",
-                    "04-jacobians-and-log-softmax", "05-decoupled-vector-network"]
+# the course's notebooks are its sources: every solutions/<a>/<a>.ipynb (each must be released)
+COURSE_NOTEBOOKS = sorted(p.parent.name for p in ROOT.glob("solutions/*/*.ipynb")
+                          if p.stem == p.parent.name and ".ipynb_checkpoints" not in p.parts)
 
 
 def _found(course: Path) -> list[str]:
@@ -52,7 +53,7 @@ def _found(course: Path) -> list[str]:
                   if p.stem == p.parent.name and ".ipynb_checkpoints" not in p.parts)
 
 
-# The course notebooks: the five it is made of, and any other found in notebooks/.
+# The course notebooks: those of solutions/, and any other found in notebooks/.
 CASES = COURSE_NOTEBOOKS + [n for n in _found(ROOT) if n not in COURSE_NOTEBOOKS]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -211,9 +212,11 @@ def test_students_configuration_hides_instructor_tools(student_lab):
     assert not page.errors, page.errors
 
 
-def test_the_five_course_notebooks_exist():
-    """Fails until the five notebooks are merged: the browser test must never pass on none."""
+def test_the_course_notebooks_exist():
+    """Every notebook of solutions/ is released in notebooks/, and there are at least five: the
+    browser test must never pass on none."""
     found = _found(ROOT)
+    assert len(COURSE_NOTEBOOKS) >= 5, COURSE_NOTEBOOKS
     missing = [n for n in COURSE_NOTEBOOKS if n not in found]
     assert not missing, (f"notebooks/ lacks {missing} (found {found}); the browser test only checks "
                          "notebooks that exist")

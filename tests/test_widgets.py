@@ -6,7 +6,7 @@ import pytest
 
 import bpkit as bp
 from bpkit import examples as ex
-from bpkit import widgets
+from bpkit import paths, widgets
 from bpkit.paths import count_paths, dp_backward
 
 
@@ -72,3 +72,40 @@ def test_race_data_and_plot():
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert list(lines["path sum (every path)"].get_xdata()) == [1, 2, 3]
     assert list(lines["dynamic programming (backprop)"].get_xdata()) == [1, 2, 3, 17]
+
+
+@pytest.mark.parametrize("build", [ex.sin_cos_graph, lambda: ex.product_graph(4, 1.1)])
+def test_forward_steps_end_with_dp_forward_and_follow_the_topological_order(build):
+    out = build()
+    g = out.graph()
+    source = g.leaves[0]
+    steps = widgets.forward_steps(out, source)
+    assert steps[0][0] is source and steps[0][2][source] == 1.0
+    T = paths.dp_forward(g, source)
+    final = steps[-1][2]
+    assert sorted(n.label() for n, _ in final.items()) == sorted(n.label() for n, _ in T.items())
+    for node, value in T.items():
+        assert np.isclose(final[node], value)
+    reached = [n for n in g.nodes if n in T and n is not source]
+    assert [node for node, _, _ in steps[1:]] == reached
+    # each step's terms add up to that vertex's T
+    for node, terms, known in steps[1:]:
+        assert np.isclose(sum(t for _, _, t in terms), known[node])
+
+
+def test_the_modes_stepper_meets_at_the_same_derivative():
+    out = ex.sin_cos_graph()
+    g = out.graph()
+    source = g["y(1)"]
+    box = widgets.modes_stepper(out, source)
+    slider = box.children[0].children[1]
+    fwd, bwd = widgets.forward_steps(out, source), widgets.backward_steps(out)
+    assert slider.max == max(len(fwd), len(bwd)) - 1
+    assert "step 0" in box.children[1].children[0].value
+    slider.value = slider.max
+    texts = [t.value for t in box.children[1].children]
+    assert any("done" in t for t in texts) or all("step" in t for t in texts)
+    pictures = [p.value for p in box.children[2].children]
+    assert all("<svg" in p or "Graphviz" in p for p in pictures)
+    assert fwd[-1][2][g.output] == pytest.approx(bwd[-1][2][source])
+    assert "d/dy(1)" in pictures[0] or "Graphviz" in pictures[0]

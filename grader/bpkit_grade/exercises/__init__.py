@@ -6,7 +6,7 @@ solution cell. The notebook's test cell checks it inside the student's kernel; t
 student's cells in a fresh kernel, calls ``function`` on ``make_inputs(rng)`` for fresh random
 generators, brings back plain numbers only, and compares them with ``reference`` here.
 
-One module per assignment (``nb01`` ... ``nb05``) defines ``EXERCISES``, a list of
+One module per assignment (``nb01``, ``nb02``, ...) defines ``EXERCISES``, a list of
 :class:`Exercise`. :func:`for_assignment` collects them.
 """
 from __future__ import annotations
@@ -27,6 +27,9 @@ MODULES = {
     "03-backpropagation": "bpkit_grade.exercises.nb03",
     "04-jacobians-and-log-softmax": "bpkit_grade.exercises.nb04",
     "05-decoupled-vector-network": "bpkit_grade.exercises.nb05",
+    "06-build-your-own-engine": "bpkit_grade.exercises.nb06",
+    "07-forward-and-reverse-mode": "bpkit_grade.exercises.nb07",
+    "08-backprop-through-time": "bpkit_grade.exercises.nb08",
 }
 
 

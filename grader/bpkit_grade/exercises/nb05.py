@@ -2,8 +2,9 @@
 feeds two layers, a skip connection, and a minibatch backward pass.
 
 Every function takes and returns plain NumPy arrays. Vectors are 1-D arrays; a weight matrix W
-of a layer z' = W z has shape (out, in), as in the chapter (Table 11.1). The minibatch exercise
-follows the lecture code instead: rows of X are examples and P = X @ W, so its W is (in, out).
+of a layer z' = W z has shape (out, in), as in the chapter (Table 11.1). The minibatch exercises
+put examples in rows instead: P = X @ W with W of shape (in, out), and training's layers take a
+minibatch Z of shape (B, in) to Z @ W.T + b.
 The references are written step by step in NumPy; the notebook shows that bpkit's graphs and
 layers agree with them.
 """
@@ -202,20 +203,16 @@ def _skip_mistakes(W1, W2, W3, w4, x):
     ]
 
 
-# ----- 6. minibatch backward pass (lecture code: P = X W, Q = max(P, 0), R = Q - y, ...) --------
+# ----- 6. minibatch backward pass: T = (max(X W, 0) - y)^2 + z, output = sum of T's entries ----
 def minibatch_backward(X, W, y, z):
-    """T = (max(X W, 0) - y)^2 + z for a minibatch X (rows are examples); the output is the sum
-    of all entries of T. y and z are shared by every example. -> (dX, dW, dy, dz)."""
+    """The output is the sum of all entries of T = (max(X W, 0) - y)^2 + z for a minibatch X
+    (rows are examples); y and z are shared by every example. -> (dX, dW, dy, dz)."""
     X, W, y, z = (np.asarray(a, dtype=float) for a in (X, W, y, z))
-    P = X @ W
-    Q = np.maximum(P, 0)
-    R = Q - y
-    dT = np.ones_like(R)
-    dS, dz = dT, dT.sum(axis=0)
-    dR = 2 * R * dS
-    dQ, dy = dR, -dR.sum(axis=0)
-    dP = (P > 0) * dQ
-    return dP @ W.T, X.T @ dP, dy, dz
+    pre = X @ W
+    err = np.maximum(pre, 0) - y
+    g_err = 2 * err                       # every entry of T enters the sum once
+    g_pre = g_err * (pre > 0)
+    return g_pre @ W.T, X.T @ g_pre, -g_err.sum(axis=0), np.full(z.shape, float(len(X)))
 
 
 def _minibatch_inputs(rng):
@@ -296,6 +293,78 @@ def _worked_minibatch():
     return ((X, W, rng.normal(size=2), rng.normal(size=2)),)
 
 
+# ----- 7. one epoch of minibatch SGD with the student's own layer rules --------------------
+def _train(W1, b1, W2, b2, X, y, lr, batch_size, seed, *, shuffle=True, full_batch=False,
+           mean=True, drop_last=False, descend=True, biases=True, relu_mask=True, two=True):
+    W1, b1, W2, b2, X, y = (np.array(a, dtype=float) for a in (W1, b1, W2, b2, X, y))
+    n = len(X)
+    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    size = n if full_batch else batch_size
+    stop = n - n % size if drop_last else n
+    for start in range(0, stop, size):
+        rows = order[start:start + size]
+        Xb, yb = X[rows], y[rows]
+        Z1 = Xb @ W1.T + b1
+        H = _relu(Z1)
+        out = _sigmoid(H @ W2.T + b2)
+        g_out = (2.0 if two else 1.0) * (out - yb[:, None]) / (len(rows) if mean else 1)
+        g_z2 = g_out * out * (1 - out)
+        g_h, dW2 = g_z2 @ W2, g_z2.T @ H
+        g_z1 = g_h * (Z1 > 0) if relu_mask else g_h
+        dW1 = g_z1.T @ Xb
+        sign = -1.0 if descend else 1.0
+        W1, W2 = W1 + sign * lr * dW1, W2 + sign * lr * dW2
+        if biases:
+            b1, b2 = b1 + sign * lr * g_z1.sum(axis=0), b2 + sign * lr * g_z2.sum(axis=0)
+    return W1, b1, W2, b2
+
+
+def train_epoch(W1, b1, W2, b2, X, y, lr, batch_size, seed):
+    """One epoch: the examples shuffled by default_rng(seed).permutation, minibatches of
+    batch_size rows (the last one shorter), a step on the mean squared error of each."""
+    return _train(W1, b1, W2, b2, X, y, lr, batch_size, seed)
+
+
+def _train_mistakes(*args):
+    return [
+        ("did not shuffle: take the examples in the order np.random.default_rng(seed)."
+         "permutation(len(X)), a new order every epoch", _train(*args, shuffle=False)),
+        ("took one step on the whole data set: SGD takes one step per minibatch of batch_size "
+         "rows", _train(*args, full_batch=True)),
+        ("summed the loss over the minibatch where its mean was asked for: divide the gradient "
+         "by the number of rows in the batch", _train(*args, mean=False)),
+        ("dropped the last, shorter minibatch: every example is used once per epoch",
+         _train(*args, drop_last=True)),
+        ("moved the parameters up the gradient (+=): a descent step is W -= lr * dW",
+         _train(*args, descend=False)),
+        ("did not update the biases: b1 and b2 move too, by lr times their gradient (the "
+         "layer's g summed over the rows)", _train(*args, biases=False)),
+        ("skipped the ReLU's backward step (relu_backward(Z1, g_h)): closed gates pass no gradient",
+         _train(*args, relu_mask=False)),
+        ("forgot the 2 of the square: d (out - y)^2 / d out = 2 (out - y)", _train(*args, two=False)),
+    ]
+
+
+def _train_inputs(rng):
+    h = int(rng.integers(3, 5))
+    batch = int(rng.integers(3, 5))
+    n = int(rng.integers(2, 4)) * batch + int(rng.integers(1, batch))   # a shorter last batch
+    X = np.round(rng.normal(0, 1, (n, 2)), 2)
+    W1 = np.round(rng.normal(0, 1, (h, 2)), 2)
+    b1 = np.round(rng.normal(0, 0.5, h), 2)
+    W2 = np.round(rng.normal(0, 1, (1, h)), 2)
+    return (W1, b1, W2, np.round(rng.normal(0, 0.5, 1), 2), X, (rng.uniform(size=n) < 0.5) * 1.0,
+            float(rng.choice([0.5, 1.0])), batch, int(rng.integers(100)))
+
+
+def _worked_train():
+    rng = np.random.default_rng(55)
+    X = np.round(rng.normal(0, 1, (7, 2)), 2)
+    return ((np.array([[1.0, -0.5], [0.3, 0.8], [-0.7, 0.2]]), np.array([0.1, -0.2, 0.0]),
+             np.array([[0.6, -1.1, 0.9]]), np.array([0.05]), X,
+             np.array([1.0, 0, 0, 1, 1, 0, 1]), 0.5, 3, 1),)
+
+
 EXERCISES = [
     Exercise(grade_id="test_linear_backward", points=2, function="linear_backward",
              make_inputs=_linear_inputs, reference=linear_backward,
@@ -324,7 +393,12 @@ EXERCISES = [
              visible_inputs=_worked_skip()),
     Exercise(grade_id="test_minibatch_backward", points=3, function="minibatch_backward",
              make_inputs=_minibatch_inputs, reference=minibatch_backward,
-             description="minibatch backward pass of the lecture code: (dX, dW, dy, dz)",
+             description="minibatch backward pass, sums over the batch: (dX, dW, dy, dz)",
              mistakes=_minibatch_mistakes, result_names=("dX", "dW", "dy", "dz"), partial=True,
              visible_inputs=_worked_minibatch()),
+    Exercise(grade_id="test_train_epoch", points=3, function="train_epoch",
+             make_inputs=_train_inputs, reference=train_epoch,
+             description="one epoch of minibatch SGD with the student's layer rules",
+             mistakes=_train_mistakes, result_names=("W1", "b1", "W2", "b2"),
+             visible_inputs=_worked_train()),
 ]
