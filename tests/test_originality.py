@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import warnings
 from pathlib import Path
 
 import pytest
@@ -35,9 +34,6 @@ ALLOWED = [
     "linear algebra and optimization for machine learning a textbook",
     "optimization in computational graphs",
 ]
-#: notebooks rewritten on another branch at the same time (issue 12): their findings are reported
-#: as a warning, not a failure, until the lead merges that branch and deletes the entry here
-ELSEWHERE = {"solutions/05-decoupled-vector-network/": "notebook 5 is being rewritten (issue 12)"}
 MATH = re.compile(r"\$\$[\s\S]*?\$\$|\$[^$\n]*\$")
 WORD = re.compile(r"[a-z0-9]+")
 
@@ -117,12 +113,6 @@ def sources():
 
 def test_no_long_runs_of_the_sources_words(sources):
     found = copies(our_texts(), sources)
-    for prefix, why in ELSEWHERE.items():
-        later = {w: s for w, s in found.items() if w.startswith(prefix)}
-        if later:
-            warnings.warn(f"{len(later)} places in {prefix} repeat the sources' words ({why}): "
-                          + "; ".join(f"{w}: {s[0]}" for w, s in sorted(later.items())))
-        found = {w: s for w, s in found.items() if w not in later}
     report = "\n".join(f"{where}:\n    " + "\n    ".join(s) for where, s in sorted(found.items()))
     assert not found, (f"{len(found)} places repeat {RUN} or more consecutive words of the "
                        f"sources (write them in your own words and code):\n{report}")
