@@ -86,8 +86,13 @@ def targets(res):
                 t["measured"] += (f"; {kept['ratio_over_numpy'][name]:.2f}× with the allocator "
                                   "keeping freed memory")
             if name == "graph" and not t["met"]:
+                mem, memory = run.get("memory_per_step"), ""
+                if mem:
+                    memory = (f" (in this run: a peak of {mem['graph']['peak_mb']:.1f} MB against "
+                              f"{mem['numpy']['peak_mb']:.1f} MB, {mem['graph']['page_faults']:,.0f} "
+                              f"page faults per step against {mem['numpy']['page_faults']:,.0f})")
                 t["why"] = GRAPH_WHY.format(best=run["implementations"]["graph"]["min"]
-                                            / run["implementations"]["numpy"]["min"])
+                                            / run["implementations"]["numpy"]["min"], memory=memory)
             if name == "layers" and not t["met"]:
                 dx = run["ratio_over_numpy"].get("numpy+dX")
                 same = (f"{r / dx:.2f}× (medians)" if dx else "–")
@@ -118,8 +123,7 @@ GRAPH_WHY = (
     "the difference is memory: bpkit keeps every value and every gradient of the step alive "
     "until the step ends (each vertex has its .value and .grad for the student to look at, and "
     "h @ W is a vertex of its own before + b), about 4 MB more per step than the hand-written "
-    "code, whose temporaries NumPy frees and reuses at once (measured with tracemalloc: peak "
-    "16.0 MB against 11.7 MB, 2,832 page faults per step against 1,776). glibc hands the freed "
+    "code, whose temporaries NumPy frees and reuses at once{memory}. glibc hands the freed "
     "memory back to the system at the end of each step, so the next step faults fresh, zeroed "
     "pages in again. The same comparison in a Python whose allocator keeps freed memory is the "
     "second number above; the finiteness check of every new value (which names the first NaN) "

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 
@@ -168,7 +170,25 @@ def compare(batch, repeats=7, seed=0, use_torch=True):
         rs = sorted(a / b for a, b in zip(times[name], times["numpy"]))
         per_round[name] = rs[len(rs) // 2]
     out["ratio_over_numpy_per_round_median"] = per_round
+    out["memory_per_step"] = {name: memory_per_step(runs[name]) for name in ("numpy", "graph")}
     return out
+
+
+def memory_per_step(step, rounds=5):
+    """What one call of ``step`` does to memory: its peak of NumPy and Python allocations
+    (tracemalloc, MB) and the page faults it causes (fresh pages touched, per call)."""
+    step()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(rounds):
+        step()
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / rounds
+    tracemalloc.start()
+    try:
+        step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return {"peak_mb": peak / 1e6, "page_faults": faults}
 
 
 # glibc's malloc gives freed memory back to the system when a lot of it is free at the top of the

@@ -125,6 +125,9 @@ def test_mlp_compares_every_implementation_with_numpy(quick):
             check_ratio(run["ratio_over_numpy"][name], s["median"], impl["numpy"]["median"],
                         f"MLP batch {run['batch']} {name} / numpy")
         assert set(run["max_abs_difference_from_numpy"]) == set(impl)
+        mem = run["memory_per_step"]  # what GRAPH_WHY reports: bpkit keeps more alive
+        assert set(mem) == {"numpy", "graph"} and all(m["peak_mb"] > 0 and m["page_faults"] >= 0
+                                                      for m in mem.values()), mem
         assert max(run["max_abs_difference_from_numpy"].values()) < 1e-8
     kept = res["mlp_kept_memory"]  # the same step, the allocator keeping freed memory
     assert (kept["batch"], kept["repeats"]) == tuple(cfg["mlp_batches"][0]), kept
