@@ -147,7 +147,7 @@ def _dfs_no_visited(parents):
     while stack:
         v, expanded = stack.pop()
         if expanded:
-            order += [v]
+            order.append(v)
             continue
         stack.append((v, True))
         stack.extend((p, False) for p in parents[v])
@@ -161,7 +161,7 @@ def _preorder(parents):
         if v in seen:
             continue
         seen.add(v)
-        order += [v]
+        order.append(v)
         stack.extend(parents[v])
     return order
 
