@@ -45,6 +45,23 @@ def engine_function(name: str) -> types.FunctionType:
     raise ValueError(f"bpkit has no function {name}")
 
 
+def engine_functions() -> dict:
+    """Every function of the imported engine modules, by name (``bpkit.graph.Var.backward``):
+    what an exercise may switch off."""
+    import sys
+    found = {}
+    for module in [m for name, m in list(sys.modules.items()) if name.split(".")[0] == "bpkit" and m]:
+        for attr, obj in vars(module).items():
+            if isinstance(obj, types.FunctionType) and obj.__module__ == module.__name__:
+                found[f"{module.__name__}.{attr}"] = obj
+            elif isinstance(obj, type) and obj.__module__ == module.__name__:
+                for name, member in vars(obj).items():
+                    member = getattr(member, "__func__", getattr(member, "fget", member))
+                    if isinstance(member, types.FunctionType):
+                        found[f"{module.__name__}.{attr}.{name}"] = member
+    return found
+
+
 def stand_in(fn: types.FunctionType, name: str) -> types.CodeType:
     """Code that can replace ``fn.__code__``: it takes any arguments and raises
     AssertionError(message(name)), without looking up a single name (``assert`` loads

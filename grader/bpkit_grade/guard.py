@@ -15,16 +15,19 @@ removed (Python has no way to remove one), refuses exactly those:
 * opening the engine's files (its sources and bytecode: in its folder, in any folder called
   ``bpkit``, or by a bare file name relative to a folder's descriptor) and ``/proc/*/mem``;
 * starting a process (``fork``, ``exec``, ``subprocess``, ``system``, ``posix_spawn``), except
-  the one the re-check makes itself, ctypes, and loading a compiled extension from outside
-  Python's own folders.
+  the copy the re-check makes itself and Graphviz's ``dot`` (the real one: drawings), ctypes,
+  and loading a compiled extension from outside Python's own folders.
 
-Each refusal raises PermissionError in the student's code and is counted (``refused``), so the
-grader can report it. Copying the engine's source text into a notebook cell is not something a
+Also refused: tracing and profiling (a profiler hands out the code objects of what it saw),
+making code objects, and CPython's test modules. Each refusal raises PermissionError in the
+student's code; one that student code asked for itself (not a library on its behalf, such as a
+traceback being formatted) is counted (``refused``), so the grader can report it. Copying the engine's source text into a notebook cell is not something a
 running program can tell from writing it: that stays visible in the submission.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 #: attributes that hand out a code object
@@ -71,37 +74,59 @@ def install(genuine) -> list:
     busy = [False]  # the hook reads attributes that raise audit events too
     files, dirs = engine_modules()
     own = tuple(os.path.realpath(p) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
-    getframe, realpath, startswith = sys._getframe, os.path.realpath, str.startswith
+    getframe, realpath, startswith, which = sys._getframe, os.path.realpath, str.startswith, shutil.which
+    dot = shutil.which("dot") and os.path.realpath(shutil.which("dot"))
     prefixes = tuple(d + os.sep for d in dirs)
+
+    def is_dot(args) -> bool:
+        """Popen(executable, args, cwd, env) starts Graphviz's dot (bpkit.drawing's one seam):
+        the real one, whatever PATH says."""
+        executable, argv, _, env = args
+        first = executable or (argv if isinstance(argv, (str, bytes)) else (list(argv) or [""])[0])
+        path = (env if env is not None else os.environ).get("PATH", os.defpath)
+        found = which(os.fsdecode(first), path=path)
+        return dot is not None and found is not None and realpath(found) == dot
 
     def engine_code(code) -> bool:
         return startswith(str(getattr(code, "co_filename", "")), prefixes)
-
-    def refuse(what: str):
-        refused.append(what)
-        raise PermissionError(f"the re-check does not let student code {what}")
 
     def hook(event, args):
         if busy[0]:
             return
         busy[0] = True
         try:
-            if getframe(1) is genuine:  # the re-check's own loop
+            caller = getframe(1)
+            if caller is genuine:  # the re-check's own loop
                 return
+
+            def refuse(what: str, always: bool = False):
+                # counted when student code asked itself (or a library for a thing only student
+                # code asks for: ``always``), not when a library reads a file or a frame's code on
+                # its behalf (a traceback formatted, ``help()``); refused either way
+                asker = caller.f_back if caller.f_code.co_name == "_modified_open" else caller  # IPython's open()
+                if always or not startswith(str(asker.f_code.co_filename), own):
+                    refused.append(what)
+                raise PermissionError(f"the re-check does not let student code {what}")
+
             if event == "object.__getattr__" and args[1] in CODE_ATTRS:
                 code = getattr(args[0], args[1], None)
-                if engine_code(code) and not engine_code(getframe(1).f_code):
+                if engine_code(code) and not engine_code(caller.f_code):
                     refuse(f"read the code of the engine's {getattr(code, 'co_name', '?')} ({args[1]})")
             elif event == "open" and isinstance(args[0], (str, bytes)):
                 path = os.fsdecode(args[0])
                 if is_engine_path(path, files, dirs):
                     refuse(f"open {path[:200]} (the engine's code)")
             elif event in PROCESS_EVENTS:
-                refuse(f"start a process ({event})")
+                if not (event == "subprocess.Popen" and is_dot(args)):
+                    refuse(f"start a process ({event})", always=True)
+            elif event in ("sys.settrace", "sys.setprofile", "code.__new__"):
+                refuse(f"trace, profile or make code ({event})", always=event != "code.__new__")
+            elif event == "import" and str(args[0]).startswith(("_test", "_xx")):
+                refuse(f"import {str(args[0])[:100]}", always=True)
             elif event in GC_EVENTS:
-                refuse(f"list objects through the garbage collector ({event})")
+                refuse(f"list objects through the garbage collector ({event})", always=True)
             elif event.startswith("ctypes."):
-                refuse(f"use ctypes ({event})")
+                refuse(f"use ctypes ({event})", always=True)
             elif event == "import" and isinstance(args[1], str) and args[1].endswith(".so") \
                     and not startswith(realpath(args[1]), own):
                 refuse(f"load the compiled extension {args[1][:200]}")

@@ -253,26 +253,26 @@ def _shell():
     # the error reaches the grader as ``Name: message`` (run_cell's result); nobody reads a
     # traceback here, so none is formatted (a kernel sends it, highlighted, for nothing)
     shell.showtraceback = shell.showsyntaxerror = lambda *args, **kwargs: None
+    shell._format_exception_for_storage = lambda *args, **kwargs: {}  # (IPython 8.2x formats it too)
     return shell
 
 
-def _engine():
-    """Import every module of the engine (after the guard is on, its files cannot be opened) and
-    make the code that switches off each function an exercise may name (bpkit.asks)."""
+def _engine() -> dict:
+    """Import every module of the engine (once the guard is on, its files cannot be opened) and
+    make, for each of its functions, the code that switches it off (bpkit.asks): before the first
+    student cell, so that nothing of it can be changed by student code."""
     import importlib
     import pkgutil
 
     import bpkit
-    from bpkit.asks import stand_ins
-    from bpkit_grade.exercises import DERIVATIVES, LAYERS, LOCAL_DERIVATIVES, LOG_SOFTMAX, PATHS
+    from bpkit.asks import engine_functions, stand_in
 
     for info in pkgutil.walk_packages(bpkit.__path__, "bpkit."):
         importlib.import_module(info.name)
-    names = set(DERIVATIVES + LAYERS + LOCAL_DERIVATIVES + LOG_SOFTMAX + PATHS)
-    return names, {name: stand_ins([name]) for name in names}
+    return {name: [(fn, stand_in(fn, name))] for name, fn in engine_functions().items()}
 
 
-def serve(requests, control, names=(), stand_ins=None) -> None:
+def serve(requests, control, stand_ins=None) -> None:
     """Run each request of ``requests`` (a binary file) in one shell, reporting to ``control``.
 
     A request with ``refuse`` (the engine functions its exercise asks for) runs in a copy of
@@ -330,8 +330,8 @@ def serve(requests, control, names=(), stand_ins=None) -> None:
                 run(request)
                 continue
             off = [pair for name in refuse for pair in stand_ins.get(name, ())]
-            if len(off) != len(refuse) or any(name not in names for name in refuse):
-                raise ValueError(f"cannot switch off {refuse}")
+            if len(off) != len(refuse):
+                raise ValueError(f"cannot switch off {refuse}: not all are engine functions")
             running = threads()
             if running:
                 report({"id": request.get("id"), "status": "error", "error": (
@@ -392,8 +392,7 @@ def main(argv=None) -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # input() in student code gets EOF, not the next request
     os.close(devnull)
-    names, stand_ins = _engine()
-    serve(requests, a.control, names, stand_ins)
+    serve(requests, a.control, _engine())
 
 
 if __name__ == "__main__":
