@@ -193,11 +193,25 @@ def test_a_call_that_ends_its_process_died_and_the_next_runs(runner):
     assert runner.run("print('cells too')") == ("ok", "cells too\n", None)
 
 
-def test_a_forged_request_cannot_switch_off_less(runner):
+@pytest.mark.parametrize("tamper", [
+    "import json\njson.loads = lambda s, **k: {'id': 'x', 'code': s}\n"
+    "json.decoder.JSONDecoder.raw_decode = lambda *a, **k: ({}, 0)",
+    # the loop's own variables, where frames reach them (IPython's coroutines end the chain of
+    # f_back before the loop, so this finds nothing today: it must not matter)
+    "import sys\nloop = None\nfor f in [sys._getframe(), *sys._current_frames().values()]:\n"
+    "    while f is not None and loop is None:\n"
+    "        loop = f.f_locals if 'stand_ins' in f.f_locals else None\n"
+    "        f = f.f_back\n"
+    "for change in (lambda: loop['stand_ins'].__setitem__('bpkit.graph.Var.backward', ((print, None),)),\n"
+    "               lambda: loop['stand_ins']['bpkit.graph.Var.backward'].__setitem__(0, (print, None)),\n"
+    "               lambda: setattr(loop['requests'], 'readline', lambda: b'')):\n"
+    "    try:\n        change()\n    except Exception:\n        pass\n",
+])
+def test_student_code_cannot_make_the_loop_switch_off_less(runner, tamper):
     """The call's names come from the grader's request; student code in the cells cannot make
-    the loop read them differently (it binds what it uses before the first cell)."""
-    runner.run("import json\njson.loads = lambda s, **k: {'id': 'x', 'code': s}\n"
-               "json.decoder.JSONDecoder.raw_decode = lambda *a, **k: ({}, 0)")
+    the loop read them differently nor change what it switches off (it binds what it uses
+    before the first cell, read-only)."""
+    assert runner.run(tamper)[0] == "ok"
     status, _, error = runner.run("y.backward()", refuse=OFF)
     assert status == "error" and "switched off" in error, error
 

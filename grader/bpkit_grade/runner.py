@@ -278,9 +278,11 @@ def serve(requests, control, stand_ins=None) -> None:
     A request with ``refuse`` (the engine functions its exercise asks for) runs in a copy of
     this process made for it (``os.fork``), where those functions are switched off before
     anything else runs; student cells run here. Everything this loop uses is bound before the
-    first student cell (student code can rebind any module's names, not this frame's)."""
+    first student cell, and what it holds cannot be changed (student code can rebind any module's
+    names and reach this frame's variables, but not rebind them)."""
     import gc
     import json
+    import types
 
     from bpkit_grade.guard import install
 
@@ -288,7 +290,9 @@ def serve(requests, control, stand_ins=None) -> None:
     import numpy  # noqa: F401  (every notebook imports them: while the grader still waits)
     import bpkit.checks  # noqa: F401
 
-    stand_ins = stand_ins or {}
+    # read-only, all the way down: student code can reach this frame's variables (sys._getframe)
+    stand_ins = types.MappingProxyType({name: tuple(map(tuple, pairs)) for name, pairs in (stand_ins or {}).items()})
+    readline = requests.readline
     stdout, write, fork, waitpid, exit_now, SIGINT = sys.stdout, os.write, os.fork, os.waitpid, os._exit, signal.SIGINT
     sigmask, all_signals, block, setmask = signal.pthread_sigmask, signal.valid_signals(), signal.SIG_BLOCK, signal.SIG_SETMASK
     set_handler, interrupt, ignore = signal.signal, signal.default_int_handler, signal.SIG_IGN
@@ -321,7 +325,7 @@ def serve(requests, control, stand_ins=None) -> None:
     while True:
         request = {}
         try:
-            raw = requests.readline()
+            raw = readline()
             if not raw:
                 return
             request = scan(raw.decode("utf-8", "surrogateescape"), 0)[0]
