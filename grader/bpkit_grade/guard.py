@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import sysconfig
 
 #: attributes that hand out a code object
 CODE_ATTRS = frozenset(["__code__", "f_code", "gi_code", "cr_code", "ag_code"])
@@ -77,6 +78,7 @@ def install(genuine) -> list:
     getframe, realpath, startswith, which = sys._getframe, os.path.realpath, str.startswith, shutil.which
     dot = shutil.which("dot") and os.path.realpath(shutil.which("dot"))
     prefixes = tuple(d + os.sep for d in dirs)
+    stdlib = (os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep, sysconfig.get_paths()["stdlib"] + os.sep, "<frozen ")
 
     def is_dot(args) -> bool:
         """Popen(executable, args, cwd, env) starts Graphviz's dot (bpkit.drawing's one seam):
@@ -99,12 +101,15 @@ def install(genuine) -> list:
             if caller is genuine:  # the re-check's own loop
                 return
 
-            def refuse(what: str, always: bool = False):
-                # counted when student code asked itself (or a library for a thing only student
-                # code asks for: ``always``), not when a library reads a file or a frame's code on
-                # its behalf (a traceback formatted, ``help()``); refused either way
-                asker = caller.f_back if caller.f_code.co_name == "_modified_open" else caller  # IPython's open()
-                if always or not startswith(str(asker.f_code.co_filename), own):
+            def refuse(what: str, through_stdlib: bool = False):
+                # counted when student code asked (``through_stdlib``: through the standard
+                # library, e.g. subprocess.run), not when a library did on its behalf (IPython
+                # formatting a traceback, help(), matplotlib looking for fonts): refused either way
+                asker = caller
+                while asker is not None and (asker.f_code.co_name == "_modified_open" or (  # IPython's open()
+                        through_stdlib and startswith(str(asker.f_code.co_filename), stdlib))):
+                    asker = asker.f_back
+                if asker is not None and not startswith(str(asker.f_code.co_filename), own):
                     refused.append(what)
                 raise PermissionError(f"the re-check does not let student code {what}")
 
@@ -115,18 +120,18 @@ def install(genuine) -> list:
             elif event == "open" and isinstance(args[0], (str, bytes)):
                 path = os.fsdecode(args[0])
                 if is_engine_path(path, files, dirs):
-                    refuse(f"open {path[:200]} (the engine's code)")
+                    refuse(f"open {path[:200]} (the engine's code)", through_stdlib=True)
             elif event in PROCESS_EVENTS:
                 if not (event == "subprocess.Popen" and is_dot(args)):
-                    refuse(f"start a process ({event})", always=True)
+                    refuse(f"start a process ({event})", through_stdlib=True)
             elif event in ("sys.settrace", "sys.setprofile", "code.__new__"):
-                refuse(f"trace, profile or make code ({event})", always=event != "code.__new__")
+                refuse(f"trace, profile or make code ({event})", through_stdlib=True)
             elif event == "import" and str(args[0]).startswith(("_test", "_xx")):
-                refuse(f"import {str(args[0])[:100]}", always=True)
+                refuse(f"import {str(args[0])[:100]}", through_stdlib=True)
             elif event in GC_EVENTS:
-                refuse(f"list objects through the garbage collector ({event})", always=True)
+                refuse(f"list objects through the garbage collector ({event})", through_stdlib=True)
             elif event.startswith("ctypes."):
-                refuse(f"use ctypes ({event})", always=True)
+                refuse(f"use ctypes ({event})", through_stdlib=True)
             elif event == "import" and isinstance(args[1], str) and args[1].endswith(".so") \
                     and not startswith(realpath(args[1]), own):
                 refuse(f"load the compiled extension {args[1][:200]}")

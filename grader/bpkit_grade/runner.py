@@ -254,6 +254,7 @@ def _shell():
     # traceback here, so none is formatted (a kernel sends it, highlighted, for nothing)
     shell.showtraceback = shell.showsyntaxerror = lambda *args, **kwargs: None
     shell._format_exception_for_storage = lambda *args, **kwargs: {}  # (IPython 8.2x formats it too)
+    shell.enable_gui = lambda gui=None: None  # %matplotlib inline: nothing is shown here anyway
     return shell
 
 

@@ -222,8 +222,8 @@ def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False, fixed=True,
     todo = [(args, ex.reference(*args), ex.mistakes(*args) if ex.mistakes else ())
             for args in cases(ex, seeds, fixed=fixed)]
     with switched_off(ex.asks_for):
-        if ex.partial:
-            right, problem = judge(fn, todo, ex.result_names)
-        else:
-            return check_cases(fn, todo, ex.result_names or name)
+        if not ex.partial:
+            check_cases(fn, todo, ex.result_names or name)
+            return None  # (a number here would be the test cell's output: nbgrader's partial credit)
+        right, problem = judge(fn, todo, ex.result_names)
     return award(name, ex.result_names, right, ex.points, problem, before=credit)
