@@ -19,8 +19,10 @@ likely fix, a KeyError names the missing key, arithmetic on a Python list says s
 ``visible-checks.json`` beside the notebook: inputs, expected results and the results of typical
 mistakes, as numbers. No reference code is in the student's reach: the file is written by the
 instructor's package when the notebooks are released, and the hidden tests use fresh inputs.
-``check_cases`` is the loop behind it (the hidden tests use it too): it runs every case, then
-reports the smallest failing one, with the other cases as witnesses for a diagnosis.
+While the check runs, the engine functions that compute what the exercise asks for (the file's
+``asks_for``) are switched off (:mod:`bpkit.asks`). ``check_cases`` is the loop behind it (the
+hidden tests use it too): it runs every case, then reports the smallest failing one, with the
+other cases as witnesses for a diagnosis.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .asks import switched_off
 from .explain import explain
 from .plain import arguments as _arguments, from_plain, plain as _plain, show as _show
 from .plain import literal, to_plain  # noqa: F401  (bpkit.checks.literal, .to_plain)
@@ -393,4 +396,5 @@ def check(fn, *, path=CHECKS_FILE):
     cases = [(from_plain(case["inputs"]), from_plain(case["expected"]),
               [(description, from_plain(value)) for description, value in case["mistakes"]])
              for case in entry["cases"]]
-    return check_cases(fn, cases, entry["names"] or name)
+    with switched_off(entry.get("asks_for", ())):  # the engine functions it asks you to write
+        return check_cases(fn, cases, entry["names"] or name)

@@ -6,6 +6,9 @@ notebook itself: :func:`expected_outputs` executes the same notebook with nbclie
 and every cell whose outputs hold ``image/svg+xml`` must show a decoded SVG image in the browser,
 every cell whose outputs hold a widget view must show a rendered widget.
 
+:class:`AssignmentList` drives nbgrader's Assignment List by its buttons, as a student on a hub
+does (tests/test_hub.py).
+
 Nothing here downloads a browser: Chromium is Debian's ``/usr/bin/chromium`` (``./course test``
 installs it with apt-get as root), driven by the Python ``playwright`` package.
 """
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -500,3 +504,125 @@ def check_notebook(page, lab: JupyterLab, relpath: str, expected: Expected, shot
         problems.append("the Jupyter server logged a traceback:\n" + new_log[new_log.index("Traceback"):][:2000])
     rep.seconds = round(time.monotonic() - t0, 1)
     return rep
+
+
+# --------------------------------------------------------------------------- nbgrader's Assignment List
+
+@contextmanager
+def screenshot_on_failure(page, shot: Path, what: str):
+    """Run the block; if it raises, save a screenshot of ``page`` at ``shot`` and raise an
+    AssertionError that says ``what`` was being done (Playwright's own message follows)."""
+    try:
+        yield
+    except Exception as e:
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            page.screenshot(path=str(shot))
+            where = f"screenshot: {shot}"
+        except Exception as e2:   # a page that crashed cannot be photographed: say so, keep the cause
+            where = f"no screenshot ({e2})"
+        raise AssertionError(f"in Chromium, {what}: {e}\n{where}") from e
+
+
+class AssignmentList:
+    """nbgrader's Assignment List (Nbgrader > Assignment List) in JupyterLab, used by its buttons.
+
+    Each action clicks what a student clicks, then waits (Playwright's auto-waiting, up to
+    ``timeout`` ms: the machine may be loaded) for the state the click must lead to. A missing
+    button or a state that does not come fails with the step named and a screenshot in
+    ``shots``. Structure and labels are nbgrader 0.9.6's (src/assignment_list/assignmentlist.ts):
+    three sections (released, fetched, submitted), one top-level ``.list_item`` per assignment
+    with one button (Fetch, Submit, Fetch Feedback), and under a submitted assignment one row per
+    submission, which says "(feedback available to fetch)" or "(view feedback)"."""
+
+    SECTIONS = {"released": "#released_assignments_list", "fetched": "#fetched_assignments_list",
+                "submitted": "#submitted_assignments_list"}
+    MENU = "Nbgrader"
+    OPEN = "nbgrader:open-assignment-list"
+
+    def __init__(self, page, shots: Path, timeout: float = 60_000):
+        self.page, self.shots, self.timeout = page, Path(shots), timeout
+        self.done: list[str] = []   # the steps that succeeded, in order
+
+    def step(self, name: str):
+        """A context for one step: on failure, ``<shots>/<name>.png`` and the step's name."""
+        return screenshot_on_failure(self.page, self.shots / f"{name}.png", name)
+
+    def _succeeded(self, name: str) -> None:
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(self.shots / f"{len(self.done) + 1:02d}-{name}.png"))
+        self.done.append(name)
+
+    def row(self, section: str, assignment: str):
+        return self.page.locator(f"{self.SECTIONS[section]} > .list_item", has_text=assignment)
+
+    def button(self, section: str, assignment: str, label: str):
+        return self.row(section, assignment).get_by_role("button", name=label, exact=True)
+
+    def _click(self, section: str, assignment: str, label: str) -> None:
+        from playwright.sync_api import expect
+        button = self.button(section, assignment, label)
+        expect(button, f"the {label!r} button of {assignment} under {section} assignments").to_be_enabled(
+            timeout=self.timeout)
+        button.click(timeout=self.timeout)
+
+    def menu_commands(self) -> list[str]:
+        """Open the Nbgrader menu; -> the commands of the items it shows (it stays open)."""
+        from playwright.sync_api import expect
+        with self.step("nbgrader-menu"):
+            self.page.locator(".lm-MenuBar-item", has_text=self.MENU).click(timeout=self.timeout)
+            items = self.page.locator("#jp-mainmenu-nbgrader .lm-Menu-item")
+            expect(items.and_(self.page.locator(f'[data-command="{self.OPEN}"]')),
+                   "the Nbgrader menu's Assignment List item").to_be_visible(timeout=self.timeout)
+            return items.filter(visible=True).evaluate_all("items => items.map(i => i.dataset.command)")
+
+    def open(self, assignment: str) -> None:
+        """Nbgrader > Assignment List, until ``assignment`` is listed as released (Fetch)."""
+        from playwright.sync_api import expect
+        with self.step("open-assignment-list"):
+            if not self.page.locator("#jp-mainmenu-nbgrader").is_visible():
+                self.page.locator(".lm-MenuBar-item", has_text=self.MENU).click(timeout=self.timeout)
+            self.page.locator(f'#jp-mainmenu-nbgrader .lm-Menu-item[data-command="{self.OPEN}"]').click(
+                timeout=self.timeout)
+            expect(self.button("released", assignment, "Fetch"),
+                   f"{assignment} under released assignments, with its Fetch button").to_be_visible(
+                timeout=self.timeout)
+        self._succeeded("open-assignment-list")
+
+    def fetch(self, assignment: str) -> None:
+        """Fetch: the assignment moves from released to fetched, with a Submit button."""
+        from playwright.sync_api import expect
+        with self.step("fetch"):
+            self._click("released", assignment, "Fetch")
+            expect(self.button("fetched", assignment, "Submit"),
+                   f"{assignment} under downloaded assignments, with its Submit button").to_be_visible(
+                timeout=self.timeout)
+            expect(self.row("released", assignment), f"{assignment} gone from released assignments") \
+                .to_have_count(0, timeout=self.timeout)
+        self._succeeded("fetch")
+
+    def submit(self, assignment: str) -> None:
+        """Submit: one more submission listed under submitted assignments."""
+        from playwright.sync_api import expect
+        with self.step("submit"):
+            submissions = self.row("submitted", assignment).locator(".nested_list_item")
+            before = submissions.count()
+            self._click("fetched", assignment, "Submit")
+            expect(submissions, f"{before + 1} submission(s) of {assignment} under submitted assignments") \
+                .to_have_count(before + 1, timeout=self.timeout)
+        self._succeeded("submit")
+
+    def fetch_feedback(self, assignment: str) -> None:
+        """Refresh (the feedback the instructor released shows as available to fetch), then
+        Fetch Feedback (the submission's feedback is there to view)."""
+        from playwright.sync_api import expect
+        row = self.row("submitted", assignment)
+        with self.step("refresh-before-feedback"):
+            self.page.locator("#refresh_assignments_list").click(timeout=self.timeout)
+            expect(row, f"{assignment}'s submission with feedback available to fetch (after Refresh)") \
+                .to_contain_text("(feedback available to fetch)", timeout=self.timeout)
+        with self.step("fetch-feedback"):
+            self._click("submitted", assignment, "Fetch Feedback")
+            expect(row.get_by_text("(view feedback)"), f"{assignment}'s feedback to view") \
+                .to_be_visible(timeout=self.timeout)
+        self._succeeded("fetch-feedback")

@@ -7,8 +7,10 @@
   folder, a service token for the REST API), and stops it (SIGTERM to its group, then SIGKILL,
   and the proxy by the pid file JupyterHub writes);
 - :meth:`Hub.api` calls the hub's REST API; :meth:`Hub.user_api` a user's own server through
-  the hub's proxy, with that user's token; :meth:`Hub.run_in_kernel` runs code in a kernel of a
-  user's server (the kernels API and its websocket, as JupyterLab does).
+  the hub's proxy, with that user's token (:meth:`Hub.user_page` for a page rather than JSON,
+  :meth:`Hub.lab_page_config` for what JupyterLab's page is told); :meth:`Hub.run_in_kernel`
+  runs code in a kernel of a user's server (the kernels API and its websocket, as JupyterLab does);
+- :meth:`Hub.log_in` logs a user in on the hub's login page in a browser page (Playwright's).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import json
 import os
 import pwd
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -182,13 +185,15 @@ c.Spawner.pre_spawn_hook = _pre_spawn_hook
         self._log.close()
 
     # ----------------------------------------------------------------------- HTTP
-    def _call(self, method, url, token, body=None, timeout=120):
+    def _call(self, method, url, token, body=None, timeout=120, text=False):
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         req = urllib.request.Request(url, data=data, method=method,
                                      headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 raw = r.read()
+                if text:
+                    return r.status, raw.decode(errors="replace")
                 return r.status, (json.loads(raw) if raw.strip() else None)
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode(errors="replace")
@@ -200,6 +205,27 @@ c.Spawner.pre_spawn_hook = _pre_spawn_hook
     def user_api(self, name: str, method: str, path: str, body=None, timeout=300):
         """(status, JSON) of ``path`` on ``name``'s own server, with ``name``'s own token."""
         return self._call(method, f"{self.base}/user/{name}/{path.lstrip('/')}", self.user_tokens[name], body, timeout)
+
+    def user_page(self, name: str, path: str):
+        """(status, text) of GET ``path`` on ``name``'s own server, with ``name``'s own token."""
+        return self._call("GET", f"{self.base}/user/{name}/{path.lstrip('/')}", self.user_tokens[name], text=True)
+
+    def lab_page_config(self, name: str) -> dict:
+        """The page config JupyterLab's page gets from ``name``'s server (its "jupyter-config-data":
+        ``disabledExtensions``, ``federated_extensions``, ...)."""
+        status, page = self.user_page(name, "lab")
+        found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+        assert status == 200 and found, f"{name}'s /lab: {status} {page[:2000]}"
+        return json.loads(found[1])
+
+    def log_in(self, page, name: str, password: str) -> None:
+        """Log ``name`` in on the hub's login page (PAM), in a Playwright ``page``, and wait until
+        JupyterLab's page of their server is loading."""
+        page.goto(f"{self.base}/hub/login")
+        page.fill("#username_input", name)
+        page.fill("#password_input", password)
+        page.click("#login_submit")
+        page.wait_for_url(f"**/user/{name}/lab**")
 
     def start_server(self, name: str) -> None:
         status, body = self.api("POST", f"/users/{name}/server")

@@ -1,6 +1,7 @@
 """Attacks on ``bpkit-grade`` by a student who knows its code (issue 10), end to end: the toy
 assignment (tests/fixtures/course) graded with ``-j 2``, one submission per attack, next to an
-honest one. The finer variations of each attack are unit tests in test_autograde_units.py.
+honest one; and notebook 3 answered with the engine instead of written (``engine_users``). The
+finer variations of each attack are unit tests in test_autograde_units.py and test_engine_use.py.
 """
 from __future__ import annotations
 
@@ -275,3 +276,146 @@ def test_temporary_space_is_bounded_private_and_gone_afterwards(attacked):
         assert not os.path.exists(os.path.join(d, attacked["fill"])), f"{d}/{attacked['fill']} is left over"
         owned = [e.path for e in os.scandir(d) if e.stat(follow_symlinks=False).st_uid in uids]
         assert not owned, f"left over by a sandbox uid: {owned}"
+
+
+# ------------------------------------------- using the engine instead of writing it (finding 6)
+ENGINE_ASSIGNMENT = "03-backpropagation"
+_BY_ENGINE = '''    W, X = [bp.var(float(v)) for v in w], [bp.var(float(v)) for v in x]
+    out = bp.sigmoid(W[0] * X[0] + W[1] * X[1] + W[2])
+    {backward}
+    return np.array([v.grad for v in W]), np.array([v.grad for v in X])
+'''
+#: kind -> the cell that answers notebook 3's backward_neuron(w, x), each a way to the engine's
+#: backward pass (or, for forward_only, the engine's forward pass only: allowed)
+ENGINE_USES = {
+    "engine_method": "def backward_neuron(w, x):\n" + _BY_ENGINE.format(backward="out.backward()"),
+    "engine_alias": "from bpkit.backprop import backward as _bw\ndef backward_neuron(w, x):\n"
+                    + _BY_ENGINE.format(backward="_bw(out)"),
+    "engine_numeric": '''from bpkit.jacobian import numeric_grad as _ng
+def backward_neuron(w, x):
+    w, x = np.asarray(w, dtype=float), np.asarray(x, dtype=float)
+    f = lambda w_, x_: 1 / (1 + np.exp(-(w_[0] * x_[0] + w_[1] * x_[1] + w_[2])))
+    return _ng(lambda v: f(v, x), w), _ng(lambda v: f(w, v), x)
+''',
+    "engine_code_copy": '''import types as _types, bpkit.backprop as _bk
+_g = dict(vars(_bk))
+for _n, _f in vars(_bk).items():  # the engine's code, in functions of our own
+    if isinstance(_f, _types.FunctionType):
+        _g[_n] = _types.FunctionType(_f.__code__, _g, _n, _f.__defaults__, _f.__closure__)
+        _g[_n].__kwdefaults__ = _f.__kwdefaults__
+def backward_neuron(w, x):
+''' + _BY_ENGINE.format(backward='_g["backward"](out)'),
+    "engine_source_copy": '''import bpkit.backprop as _bk
+_g = {"__name__": "bpkit.copy", "__package__": "bpkit"}
+exec(open(_bk.__file__).read(), _g)  # the engine's source, run again
+def backward_neuron(w, x):
+''' + _BY_ENGINE.format(backward='_g["backward"](out)'),
+    "engine_subprocess": '''import json as _json, subprocess as _sp, sys as _sys
+_CODE = """import json, sys, numpy as np, bpkit as bp
+w, x = json.loads(sys.argv[1])
+""" + """def f(w, x):
+""" + """BODY""" + """dw, dx = f(w, x)
+print(json.dumps([dw.tolist(), dx.tolist()]))"""
+def backward_neuron(w, x):
+    done = _sp.run([_sys.executable, "-c", _CODE, _json.dumps([list(map(float, w)), list(map(float, x))])],
+                   capture_output=True, text=True, check=True)
+    dw, dx = _json.loads(done.stdout)
+    return np.array(dw), np.array(dx)
+'''.replace("BODY", _BY_ENGINE.format(backward="out.backward()").replace("\n", "\\n")),
+    "engine_thread": '''import os as _os, threading as _th, pickle as _pk
+_r1, _w1 = _os.pipe()
+_r2, _w2 = _os.pipe()
+def _helper():  # computes with the engine, in this process, for whoever writes to the pipe
+    while True:
+        w, x = _pk.loads(_os.read(_r1, 1 << 16))
+        try:
+            answer = _by_engine(w, x)
+        except AssertionError as e:
+            answer = e
+        _os.write(_w2, _pk.dumps(answer))
+def _by_engine(w, x):
+''' + _BY_ENGINE.format(backward="out.backward()") + '''_th.Thread(target=_helper, daemon=True).start()
+def backward_neuron(w, x):
+    _os.write(_w1, _pk.dumps((w, x)))
+    answer = _pk.loads(_os.read(_r2, 1 << 16))
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+''',
+    "forward_only": '''def backward_neuron(w, x):
+    out = bp.sigmoid(bp.constant(float(np.dot(w[:2], x)) + w[2])).value  # the engine's forward pass
+    slope = out * (1.0 - out)
+    return slope * np.array([x[0], x[1], 1.0]), slope * np.array(w[:2], dtype=float)
+''',
+}
+
+
+@pytest.fixture(scope="module")
+def engine_users(tmp_path_factory):
+    """Notebook 3 graded with -j 2: each ENGINE_USES answer in an otherwise correct notebook."""
+    asg = ENGINE_ASSIGNMENT
+    course = str(tmp_path_factory.mktemp("engine"))
+    shutil.copytree(os.path.join(ROOT, "solutions", asg), os.path.join(course, "solutions", asg))
+    shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), course)
+    run(["nbgrader", "generate_assignment", asg], course)
+    correct = sc.correct_notebook(nbformat.read(os.path.join(course, "solutions", asg, f"{asg}.ipynb"), 4),
+                                  nbformat.read(os.path.join(course, "notebooks", asg, f"{asg}.ipynb"), 4))
+    for kind, answer in {"correct": None, **ENGINE_USES}.items():
+        folder = os.path.join(course, "submitted", kind, asg)
+        os.makedirs(folder)
+        nb = nbformat.reads(nbformat.writes(correct), 4)
+        if answer:
+            next(c for c in nb.cells if c.cell_type == "code" and "def backward_neuron(" in c.source).source = answer
+        nbformat.write(nb, os.path.join(folder, f"{asg}.ipynb"))
+        with open(os.path.join(folder, "timestamp.txt"), "w") as f:
+            f.write("2026-11-21 12:00:00.000000 UTC")
+    uid_base = str(100000 + (os.getpid() % 10000) * 8 + 6)
+    log = run(["bpkit-grade", asg, "-j", "2", "-t", "30", "--seed", "1", "--uid-base", uid_base], course)
+    run(["nbgrader", "generate_feedback", asg], course)
+    with open(os.path.join(course, "grades", f"{asg}.csv"), newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    return dict(course=course, log=log, rows=rows, asg=asg)
+
+
+def _neuron_score(row):
+    """(backward_neuron's score, its points), from the exported row."""
+    from bpkit_grade.exercises import for_assignment
+    points = {ex.grade_id: ex.points for ex in for_assignment(ENGINE_ASSIGNMENT)}
+    return float(row["test_backward_neuron"]), points["test_backward_neuron"]
+
+
+@pytest.mark.parametrize("kind, named", [("engine_method", "bpkit.graph.Var.backward"),
+                                         ("engine_alias", "bpkit.backprop.backward"),
+                                         ("engine_numeric", "bpkit.jacobian.numeric_grad")])
+def test_calling_the_engine_function_an_exercise_asks_for_scores_0_and_says_which(engine_users, kind, named):
+    """Before: full marks, in the kernel and in the re-check."""
+    row, why = _row(engine_users, kind)
+    neuron, _ = _neuron_score(row)
+    assert neuron == 0 and row["status"] == "ok" and not row["flags"], why  # both checks agree: no flag
+    assert f"`{named}` computes what this exercise asks you to write" in row["reason"], why
+    feedback = open(os.path.join(engine_users["course"], "feedback", kind, engine_users["asg"],
+                                 f"{engine_users['asg']}.html")).read()
+    assert "computes what this exercise asks you to write" in feedback, f"{kind}: the student is not told why"
+
+
+@pytest.mark.parametrize("kind, said", [("engine_code_copy", "tried to read the code of the engine's"),
+                                       ("engine_source_copy", "tried to open"),
+                                       ("engine_subprocess", "tried to start a process"),
+                                       ("engine_thread", "thread(s) started by the notebook are still running")])
+def test_getting_the_engines_code_another_way_scores_0_and_is_flagged(engine_users, kind, said):
+    """The kernel's own check is fooled (it runs in the student's process); the re-check's
+    process refuses the copy (bpkit_grade.guard) and says what it refused. A notebook that leaves
+    a thread running (here: one that computes with the engine for whoever asks through a pipe) is
+    not re-checked at all."""
+    row, why = _row(engine_users, kind)
+    neuron, _ = _neuron_score(row)
+    assert neuron == 0 and row["status"] == "flagged" and said in row["reason"], why
+    if kind == "engine_thread":
+        assert row["score"] == "0", why
+
+
+@pytest.mark.parametrize("kind", ["correct", "forward_only"])
+def test_the_engine_where_the_exercise_does_not_ask_for_it_stays_allowed(engine_users, kind):
+    row, why = _row(engine_users, kind)
+    neuron, points = _neuron_score(row)
+    assert neuron == points and row["status"] == "ok" and not row["flags"], why

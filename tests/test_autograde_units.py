@@ -13,6 +13,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from bpkit.asks import switched_off
 from bpkit_grade.autograde import compare, decode, encode, write_csv
 from bpkit_grade.exercises import Exercise
 from bpkit_grade.pool import grade_or_fail
@@ -81,11 +82,11 @@ class InProcess:
     def __init__(self):
         self.namespace, self.ran, self.closed = {}, [], False
 
-    def run(self, code, collect=None):
+    def run(self, code, collect=None, refuse=None):
         self.ran.append(code)
         out = io.StringIO()
         try:
-            with contextlib.redirect_stdout(out):
+            with contextlib.redirect_stdout(out), switched_off(refuse or ()):
                 exec(code, self.namespace)
         except Exception as e:
             return "error", out.getvalue(), f"{type(e).__name__}: {e}"
@@ -114,7 +115,7 @@ class Prints(InProcess):
         super().__init__()
         self.payload = payload
 
-    def run(self, code, collect=None):
+    def run(self, code, collect=None, refuse=None):
         if collect is None:
             return super().run(code)
         self.ran.append(code)

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from catalogue import CATALOGUE, CORRECT  # noqa: E402
 
+from bpkit.asks import switched_off  # noqa: E402
 from bpkit.checks import check  # noqa: E402
 from bpkit.credit import Credit  # noqa: E402
 from bpkit_grade.exercises import MODULES, check_exercise, for_assignment  # noqa: E402
@@ -69,15 +70,16 @@ def _exercise(entry):
 
 class HereKernel:
     """The re-check's kernel, in this process: the student's function defined, the grader's call
-    code run with exec, its stdout streamed to the result channel."""
+    code run with exec (the engine functions it refuses switched off), its stdout streamed to
+    the result channel."""
 
     def __init__(self, fn):
         self.namespace = {fn.__name__: fn}
 
-    def run(self, code, collect=None):
+    def run(self, code, collect=None, refuse=None):
         out = io.StringIO()
         try:
-            with contextlib.redirect_stdout(out):
+            with contextlib.redirect_stdout(out), switched_off(refuse or ()):
                 exec(code, self.namespace)
         except Exception as e:  # noqa: BLE001 -- as a kernel reports an error
             return "error", "", f"{type(e).__name__}: {e}"

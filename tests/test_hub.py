@@ -5,12 +5,15 @@ PAM accounts this test creates (one instructor, three students) and the local pr
 Students' servers run a venv built from the student edition (`./course publish`) as a hub's
 student image would, with docs/hub/nbgrader_config.py; the instructor's runs the course's .venv
 in a private copy of this repository. Everything goes through the hub's REST API and the users'
-own servers: the instructor's nbgrader commands run in a kernel of the instructor's server, the
-students use nbgrader's Assignment List handlers (what the Assignment List's buttons call) and
-the contents API (what JupyterLab's Save does). Only bpkit-grade runs as root, as it must.
+own servers: the instructor's nbgrader commands run in a kernel of the instructor's server; one
+student (the correct one) logs in on the hub's page in Chromium and clicks Fetch, Submit and
+Fetch Feedback in JupyterLab's Assignment List; the other two call the handlers those buttons
+call. Every student's notebook is filled in through the contents API (what JupyterLab's Save
+does). Only bpkit-grade runs as root, as it must.
 
 Then, in each student's own kernel: what that student can read of the others, of the
-instructor's course folder and of the exchange.
+instructor's course folder and of the exchange; and which of nbgrader's tools each server
+offers (students: no Formgrader, Course List or Create Assignment; the instructor: all).
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from urllib.parse import quote, urlencode
 import nbformat
 import pytest
 
+import browserlib
 import hublib
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +53,12 @@ def forward_max_square(x, y, z):
     return (p, q, -r, r * r, r * r + z)
 """
 MISTAKE_SAYS = "computed r = y - q instead of q - y"
-PASSWORD = os.urandom(12).hex()   # the student who logs in with Chromium (PAM, as the hub does)
+CLICKS = "correct"                # the student who logs in and clicks in Chromium
+PASSWORD = os.urandom(12).hex()   # their password (PAM, as the hub checks it)
+# nbgrader's instructor tools, which students' servers must not offer (docs/hub/jupyterhub_config.py)
+INSTRUCTOR_LAB_PLUGINS = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list",
+                          "@jupyter/nbgrader:create-assignment"}
+INSTRUCTOR_PAGES = {"formgrader": "the Formgrader", "formgraders": "the Course List's handler"}
 
 def _pinned(name: str) -> str:
     m = re.search(rf"^{re.escape(name)}==(\S+)", (ROOT / "requirements" / "lock.txt").read_text(), re.M)
@@ -134,6 +143,17 @@ def _assignments(hub, student: str, action: str = "", **extra):
     return body["value"]
 
 
+def _act(hub, ui, kind: str, student: str, action: str) -> list:
+    """``student`` does ``action`` (fetch, submit, fetch_feedback): the one who clicks (CLICKS)
+    by the Assignment List's button in Chromium (``ui``), the others through the handler that
+    button calls. -> the student's Assignment List afterwards, as their server reports it."""
+    if kind == CLICKS:
+        {"fetch": ui.fetch, "submit": ui.submit, "fetch_feedback": ui.fetch_feedback}[action](ASG)
+    else:
+        _assignments(hub, student, action)
+    return _assignments(hub, student)
+
+
 @pytest.fixture(scope="module")
 def term():
     assert os.geteuid() == 0, "the hub test runs as root (the hub logs users in and starts their servers)"
@@ -141,7 +161,7 @@ def term():
     base = Path(tempfile.mkdtemp(prefix="bpkit-hub-"))
     base.chmod(0o755)
     accounts = hublib.Accounts()
-    hub = None
+    hub = browser = None
     try:
         student_env = _student_env(base)
         ins = accounts.add(INSTRUCTOR)
@@ -152,15 +172,22 @@ def term():
         hub = hublib.Hub(base / "hub", {
             "BPKIT_HUB_INSTRUCTORS": INSTRUCTOR, "BPKIT_HUB_STUDENTS": ",".join(STUDENTS.values()),
             "BPKIT_HUB_EXCHANGE": str(exchange), "BPKIT_HUB_STUDENT_ENV": str(student_env),
-            "BPKIT_HUB_INSTRUCTOR_ENV": str(course / ".venv")})
+            "BPKIT_HUB_INSTRUCTOR_ENV": str(course / ".venv"),
+            "BPKIT_HUB_STUDENT_JUPYTER_CONFIG": str(base / "student-jupyter")})
         hub.__enter__()
         for name in [INSTRUCTOR, *STUDENTS.values()]:
             hub.start_server(name)
         for name in [INSTRUCTOR, *STUDENTS.values()]:
             hub.wait_ready(name)
-        yield run_term(hub, course, exchange) | {"hub": hub, "course": course, "exchange": exchange,
-                                                 "student_env": student_env, "t0": t0}
+        browser = browserlib.Browser(base / "chromium-profile").__enter__()
+        page = browser.new_page()
+        shutil.rmtree(ARTIFACTS / "clicks", ignore_errors=True)   # this run's pictures only
+        ui = browserlib.AssignmentList(page, ARTIFACTS / "clicks")
+        yield run_term(hub, course, exchange, ui) | {"hub": hub, "course": course, "exchange": exchange,
+                                                     "student_env": student_env, "t0": t0}
     finally:
+        if browser is not None:
+            browser.__exit__(None, None, None)
         if hub is not None:
             hub.__exit__(None, None, None)
             ARTIFACTS.mkdir(parents=True, exist_ok=True)   # the hub's log, for a failure's reader
@@ -170,18 +197,22 @@ def term():
         print(f"\ntests/test_hub.py: the term took {time.monotonic() - t0:.0f} s")
 
 
-def run_term(hub, course: Path, exchange: Path) -> dict:
-    out = {"log": []}
+def run_term(hub, course: Path, exchange: Path, ui) -> dict:
+    out = {"log": [], "listed": {}, "fetched": {}, "submitted": {}, "feedback": {}}
     say = out["log"].append
     # the instructor generates and releases the assignment (in their own server)
     say(_sh(hub, INSTRUCTOR, "./course", "generate", ASG, cwd=course))
     say(_sh(hub, INSTRUCTOR, "nbgrader", "release_assignment", ASG, cwd=course))
+    # one student logs in in Chromium, looks at the Nbgrader menu, opens the Assignment List
+    with ui.step("log-in"):
+        hub.log_in(ui.page, STUDENTS[CLICKS], PASSWORD)
+    out["student_menu"] = ui.menu_commands()
+    ui.open(ASG)
     from bpkit_grade import synthetic
     solution = nbformat.read(ROOT / "solutions" / ASG / NB, 4)
-    out["listed"], out["fetched"] = {}, {}
     for kind, student in STUDENTS.items():
         out["listed"][student] = _assignments(hub, student)
-        out["fetched"][student] = _assignments(hub, student, "fetch")
+        out["fetched"][student] = _act(hub, ui, kind, student, "fetch")
         path = f"api/contents/{ASG}/{NB}"
         status, model = hub.user_api(student, "GET", path)
         assert status == 200, f"{student} has no fetched notebook at ~/{ASG}/{NB}: {status} {model}"
@@ -193,7 +224,7 @@ def run_term(hub, course: Path, exchange: Path) -> dict:
             cell.source = cell.source.rstrip() + "\n" + MISTAKE
         status, saved = hub.user_api(student, "PUT", path, {"type": "notebook", "format": "json", "content": nb})
         assert status == 200, f"{student} could not save the notebook: {status} {saved}"
-        out.setdefault("submitted", {})[student] = _assignments(hub, student, "submit")
+        out["submitted"][student] = _act(hub, ui, kind, student, "submit")
     # the instructor collects; bpkit-grade grades (as root: its sandbox needs it); feedback, export
     say(_sh(hub, INSTRUCTOR, "nbgrader", "collect", ASG, cwd=course))
     done = subprocess.run(["./course", "grade", ASG, "-j", "2", "--uid-base", str(64100 + 2 * (os.getpid() % 200))],
@@ -203,9 +234,8 @@ def run_term(hub, course: Path, exchange: Path) -> dict:
     say(_sh(hub, INSTRUCTOR, "nbgrader", "generate_feedback", ASG, cwd=course))
     say(_sh(hub, INSTRUCTOR, "nbgrader", "release_feedback", ASG, cwd=course))
     say(_sh(hub, INSTRUCTOR, "nbgrader", "export", cwd=course))
-    out["feedback"] = {}
-    for student in STUDENTS.values():
-        _assignments(hub, student, "fetch_feedback")
+    for kind, student in STUDENTS.items():
+        _act(hub, ui, kind, student, "fetch_feedback")
         status, folder = hub.user_api(student, "GET", f"api/contents/{ASG}/feedback")
         assert status == 200, f"{student} got no feedback folder: {status} {folder}"
         pages = []
@@ -214,6 +244,7 @@ def run_term(hub, course: Path, exchange: Path) -> dict:
             assert status == 200, f"{student}: {stamp['path']}/{ASG}.html: {status} {page}"
             pages.append(page["content"])
         out["feedback"][student] = pages
+    out["clicked"], out["page_errors"] = ui.done, ui.page.errors
     return out
 
 
@@ -233,6 +264,7 @@ def test_the_docs_show_the_hub_configuration_this_test_runs():
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_students_fetch_submit_and_get_their_own_feedback(term):
     for student in STUDENTS.values():
         listed = {a["assignment_id"]: a["status"] for a in term["listed"][student]}
@@ -253,6 +285,7 @@ def test_students_fetch_submit_and_get_their_own_feedback(term):
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_grades_csv_and_nbgrader_export_agree(term):
     course = term["course"]
     with open(course / "grades" / f"{ASG}.csv", newline="") as f:
@@ -271,6 +304,7 @@ def test_grades_csv_and_nbgrader_export_agree(term):
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_student_servers_run_the_edition_without_the_grader(term):
     code = ("import bpkit, sys\nprint(sys.prefix, bpkit.__file__)\n"
             "try:\n    import bpkit_grade\nexcept ModuleNotFoundError:\n    print('no bpkit_grade')\n")
@@ -307,6 +341,7 @@ def _one(pattern: str, root: Path) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_accounts_stay_apart(term):
     """As each student (in their own kernel): nothing of another student's, of the instructor's
     course folder or of the exchange's inbound and feedback listings is readable; their own
@@ -338,30 +373,40 @@ def test_accounts_stay_apart(term):
         assert all(seen[p] == "read" for p, _ in own), f"{student} cannot read their own: {seen}"
 
 
-# --------------------------------------------------------------------------- in Chromium
+# --------------------------------------------------------------------------- in Chromium, and each server's tools
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_a_student_logs_in_and_sees_the_term_in_the_assignment_list(term, tmp_path):
-    """The correct student logs in on the hub's page (PAM) and opens Nbgrader > Assignment List
-    in JupyterLab: the assignment is listed as fetched and as submitted."""
-    import browserlib as bl
+def test_one_student_did_the_term_by_clicks_in_the_assignment_list(term):
+    """The correct student logged in on the hub's page (PAM), opened Nbgrader > Assignment List
+    and clicked Fetch, Submit and Fetch Feedback, each followed by the state it leads to (the
+    term stops at the first that does not come, with a screenshot in test-artifacts/hub/clicks/);
+    their server's list agrees (test_students_fetch_submit_and_get_their_own_feedback), and so
+    do their grade and feedback. JupyterLab raised nothing uncaught meanwhile."""
+    assert term["clicked"] == ["open-assignment-list", "fetch", "submit", "fetch-feedback"], term["clicked"]
+    assert not [e for e in term["page_errors"] if "uncaught" in e], term["page_errors"]
 
-    student, hub = STUDENTS["correct"], term["hub"]
-    with bl.Browser(tmp_path / "profile") as browser:
-        page = browser.new_page()
-        try:
-            page.goto(f"{hub.base}/hub/login")
-            page.fill("#username_input", student)
-            page.fill("#password_input", PASSWORD)
-            page.click("#login_submit")
-            page.wait_for_url(f"**/user/{student}/lab**")
-            page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()
-            page.locator('.lm-Menu-item[data-command="nbgrader:open-assignment-list"]').click()
-            for section in ("#fetched_assignments_list", "#submitted_assignments_list"):
-                page.wait_for_function("([sel, name]) => (document.querySelector(sel) || {}).textContent"
-                                       "?.includes(name)", arg=[section, ASG])
-        finally:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "assignment-list.png"))
-        assert not [e for e in page.errors if "uncaught" in e], page.errors
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_students_servers_offer_no_instructor_tools_and_the_instructors_does(term):
+    """Students' Nbgrader menu (in Chromium) has the Assignment List only; their servers load
+    neither the Formgrader nor the Course List's handler, and JupyterLab's page is told the
+    three instructor plugins are disabled. The instructor's server has them all."""
+    problems = []
+    if term["student_menu"] != ["nbgrader:open-assignment-list"]:
+        problems.append(f"{STUDENTS[CLICKS]}'s Nbgrader menu in Chromium offers {term['student_menu']}")
+    hub, everything = term["hub"], INSTRUCTOR_LAB_PLUGINS | set(INSTRUCTOR_PAGES.values())
+    for name in [*STUDENTS.values(), INSTRUCTOR]:
+        offered = INSTRUCTOR_LAB_PLUGINS - set(hub.lab_page_config(name)["disabledExtensions"])
+        for path, what in INSTRUCTOR_PAGES.items():
+            status, _ = hub.user_page(name, path)
+            assert status in (200, 404), f"{name}'s /{path}: {status}"
+            if status == 200:
+                offered.add(what)
+        if name == INSTRUCTOR and offered != everything:
+            problems.append(f"the instructor's server lacks {sorted(everything - offered)}")
+        elif name != INSTRUCTOR and offered:
+            problems.append(f"{name}'s server offers {sorted(offered)}")
+    assert not problems, "\n".join(problems)
+

@@ -157,6 +157,21 @@ def test_visible_checks_are_current():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_visible_checks_drift_test_forgives_only_the_last_bits_of_a_number():
+    """The file is written on one machine and checked on another (other BLAS, other CPU): a
+    number that differs in its last bits is the same; another number, key or text is drift."""
+    from bpkit_grade.visible import same
+    committed = {"exercises": {"f": {"names": ["dx"], "asks_for": ["bpkit.paths.path_sum"],
+                                     "cases": [{"inputs": [1, -2.4337], "expected": 0.633238817049884}]}}}
+    assert same(committed, json.loads(json.dumps(committed).replace("0.633238817049884", "0.6332388170498842")))
+    assert same(committed, json.loads(json.dumps(committed).replace("-2.4337", "-2.4337000000000004")))
+    for drift in [("0.633238817049884", "0.6332388"), ("-2.4337", "-2.4338"), ("[1,", "[1.5,"),
+                  ("path_sum", "dp_backward"), ('"dx"', '"dy"'), ('"names"', '"name"'), ("[1, ", "[true, ")]:
+        changed = json.dumps(committed).replace(*drift)
+        assert changed != json.dumps(committed), drift
+        assert not same(committed, json.loads(changed)), drift
+
+
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_student_notebooks_hold_no_instructor_code(name):
     """The student version imports only bpkit: no registry, no reference, no grader."""

@@ -13,8 +13,11 @@ What it sets up:
 - home folders are made private (0700) before each server starts: a student's notebooks and
   nbgrader's submission cache (which holds the secret that names their feedback) stay theirs;
 - nbgrader's exchange, created here with the permissions that keep students apart as far as
-  nbgrader's exchange allows (see docs/instructor.md for what it cannot do).
+  nbgrader's exchange allows (see docs/instructor.md for what it cannot do);
+- nbgrader's instructor tools (Formgrader, Course List, Create Assignment) turned off in
+  students' servers by a Jupyter config folder that only their servers read; yours keep them.
 """
+import json
 import os
 import pwd
 import stat
@@ -36,6 +39,8 @@ EXCHANGE = os.environ.get("BPKIT_HUB_EXCHANGE", "/srv/nbgrader/exchange")
 STUDENT_ENV = os.environ.get("BPKIT_HUB_STUDENT_ENV", "/opt/bpkit-student")
 # the instructor's environment: the .venv ./course makes in the instructor's course folder
 INSTRUCTOR_ENV = os.environ.get("BPKIT_HUB_INSTRUCTOR_ENV", "/home/instructor/bpkit/.venv")
+# a Jupyter config folder that students' servers read (JUPYTER_CONFIG_PATH), written below
+STUDENT_JUPYTER_CONFIG = os.environ.get("BPKIT_HUB_STUDENT_JUPYTER_CONFIG", "/etc/bpkit/student-jupyter")
 
 # --- the hub --------------------------------------------------------------------------------
 # Only on this machine: put an HTTPS reverse proxy (nginx, Caddy) in front, or set
@@ -60,6 +65,8 @@ def pre_spawn_hook(spawner):
     spawner.cmd = [os.path.join(env, "bin", "jupyterhub-singleuser")]
     spawner.environment = dict(spawner.environment,
                                PATH=os.path.join(env, "bin") + os.pathsep + "/usr/local/bin:/usr/bin:/bin")
+    if name not in INSTRUCTORS:
+        spawner.environment["JUPYTER_CONFIG_PATH"] = STUDENT_JUPYTER_CONFIG
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook
@@ -89,3 +96,28 @@ def make_exchange():
 
 
 make_exchange()
+
+
+# --- what students' JupyterLab offers ---------------------------------------------------------
+def make_student_jupyter_config():
+    """nbgrader enables all its extensions wherever it is installed. In STUDENT_JUPYTER_CONFIG
+    (a folder of root's that students can read), turn off its instructor tools: the lab
+    extensions of the Formgrader, the Course List and the Create Assignment panel, and the
+    server extensions behind the first two. Students keep the Assignment List and Validate.
+    (`jupyter labextension disable` and `jupyter server extension disable` write the same
+    settings into one environment; this folder applies them per user, whatever they run.)"""
+    off = {"labconfig/page_config.json": {"disabledExtensions": {
+               "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:course-list": True,
+               "@jupyter/nbgrader:create-assignment": True}},
+           "jupyter_server_config.d/bpkit-students.json": {"ServerApp": {"jpserver_extensions": {
+               "nbgrader.server_extensions.formgrader": False,
+               "nbgrader.server_extensions.course_list": False}}}}
+    for rel, settings in off.items():
+        path = os.path.join(STUDENT_JUPYTER_CONFIG, rel)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(settings, f, indent=2)
+        os.chmod(path, 0o644)
+
+
+make_student_jupyter_config()

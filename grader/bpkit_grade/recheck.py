@@ -283,7 +283,8 @@ def is_test_cell(cell) -> bool:
 def recheck(nb_path: str, exercises, seed: int, timeout: float, kernel) -> dict:
     """Run the student's cells of one notebook in ``kernel`` (fresh, sandboxed), call each
     exercise's function on its cases (:func:`recheck_cases`), judge here. -> {"verdicts":
-    {grade_id: (credit, message, forged)}, "notes": [...]}; ``credit``: the share of the points
+    {grade_id: (credit, message, forged)}, "notes": [...], "refused": [...]}; ``refused``: what
+    the process's guard refused student code (bpkit_grade.guard); ``credit``: the share of the points
     earned (1.0 right, 0.0 wrong, between for some results of several); ``forged``: the result
     channel was tampered with (ForgedResult). Closes the kernel."""
     import nbformat
@@ -298,7 +299,7 @@ def recheck(nb_path: str, exercises, seed: int, timeout: float, kernel) -> dict:
                 kernel.restart(done)
     finally:
         kernel.close()
-    return {"verdicts": verdicts, "notes": notes}
+    return {"verdicts": verdicts, "notes": notes, "refused": list(getattr(kernel, "refused", []))}
 
 
 def _run_student_cells(cells, timeout, kernel) -> tuple[list[str], list[str]]:
@@ -327,7 +328,9 @@ def _check_one(ex, arg_tuples, timeout, kernel) -> tuple[tuple[float, str, bool]
     nonce = secrets.token_hex(8)
     lines = ResultLines(nonce, limits[0] + len(nonce))
     code = call_code(nonce, ex.function, json.dumps(encode([list(args) for args in arg_tuples])))
-    status, _, err = kernel.run(code, collect=lines.feed)
+    # in a copy of the process made for the call, with the engine functions it asks for switched
+    # off; without any, here (a copy costs a fork: ~10 ms of pages copied as Python touches them)
+    status, _, err = kernel.run(code, collect=lines.feed, refuse=ex.asks_for or None)
     call = f"{ex.function}(...)"
     if status in ("hang", "timeout"):
         return (0.0, f"{call} did not return within {timeout} s", False), status

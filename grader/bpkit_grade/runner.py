@@ -50,6 +50,7 @@ class Runner:
 
     def __init__(self, cwd: str, timeout: float, confinement: Confinement):
         self.cwd, self.timeout, self.confinement, self.proc = cwd, timeout, confinement, None
+        self.refused: list[str] = []  # what the process's guard refused student code (bpkit_grade.guard)
         self._start()
 
     def _start(self):
@@ -100,11 +101,13 @@ class Runner:
             except OSError:
                 pass
 
-    def run(self, code: str, collect=None):
+    def run(self, code: str, collect=None, refuse=None):
         """-> (status, stdout, error): status is ok, error, timeout (interrupted), hang (ignored the
         interrupt) or died. ``collect``: called with each piece of the run's stdout as it arrives
         (e.g. ``recheck.ResultLines.feed``); then ``stdout`` is "", else it is the first
-        ``MAX_CELL_TEXT`` characters only. ``error`` is cut at ``MAX_ERROR``."""
+        ``MAX_CELL_TEXT`` characters only. ``error`` is cut at ``MAX_ERROR``. ``refuse``: the
+        engine functions to switch off (names, bpkit.asks): the code then runs in a copy of the
+        process made for it. What the process's guard refused is added to ``self.refused``."""
         out, kept = [], 0
 
         def take(text):
@@ -120,13 +123,19 @@ class Runner:
                 return "died", "", None
             self.ready = True
         rid = secrets.token_hex(8)
-        request = (json.dumps({"id": rid, "code": code}) + "\n").encode("utf-8", "surrogateescape")
+        request = {"id": rid, "code": code} | ({} if refuse is None else {"refuse": list(refuse)})
+        request = (json.dumps(request) + "\n").encode("utf-8", "surrogateescape")
         deadline, interrupted = time.monotonic() + self.timeout, False
         while True:
             done = self._wait(lambda line: line.get("id") == rid, deadline, take, request)
             if done is None:
                 return "died", "".join(out), None
             if done is not False:
+                refused = done.get("refused")
+                if isinstance(refused, list):
+                    self.refused += [str(r)[:300] for r in refused[:20 - len(self.refused)]]
+                if done.get("status") == "died":  # the copy that ran the call ended without a word
+                    return "died", "".join(out), None
                 error = str(done.get("error") or "")[:MAX_ERROR] or None
                 status = "timeout" if interrupted else ("error" if error else "ok")
                 return status, "".join(out), error
@@ -244,16 +253,54 @@ def _shell():
     # the error reaches the grader as ``Name: message`` (run_cell's result); nobody reads a
     # traceback here, so none is formatted (a kernel sends it, highlighted, for nothing)
     shell.showtraceback = shell.showsyntaxerror = lambda *args, **kwargs: None
+    shell._format_exception_for_storage = lambda *args, **kwargs: {}  # (IPython 8.2x formats it too)
+    shell.enable_gui = lambda gui=None: None  # %matplotlib inline: nothing is shown here anyway
     return shell
 
 
-def serve(requests, control) -> None:
-    """Run each request of ``requests`` (a binary file) in one shell, reporting to ``control``."""
+def _engine() -> dict:
+    """Import every module of the engine (once the guard is on, its files cannot be opened) and
+    make, for each of its functions, the code that switches it off (bpkit.asks): before the first
+    student cell, so that nothing of it can be changed by student code."""
+    import importlib
+    import pkgutil
+
+    import bpkit
+    from bpkit.asks import engine_functions, stand_in
+
+    for info in pkgutil.walk_packages(bpkit.__path__, "bpkit."):
+        importlib.import_module(info.name)
+    return {name: [(fn, stand_in(fn, name))] for name, fn in engine_functions().items()}
+
+
+def serve(requests, control, stand_ins=None) -> None:
+    """Run each request of ``requests`` (a binary file) in one shell, reporting to ``control``.
+
+    A request with ``refuse`` (the engine functions its exercise asks for) runs in a copy of
+    this process made for it (``os.fork``), where those functions are switched off before
+    anything else runs; student cells run here. Everything this loop uses is bound before the
+    first student cell, and what it holds cannot be changed (student code can rebind any module's
+    names and reach this frame's variables, but not rebind them)."""
+    import gc
+    import json
+    import types
+
+    from bpkit_grade.guard import install
+
     shell = _shell()
     import numpy  # noqa: F401  (every notebook imports them: while the grader still waits)
     import bpkit.checks  # noqa: F401
 
-    stdout = sys.stdout
+    # read-only, all the way down: student code can reach this frame's variables (sys._getframe)
+    stand_ins = types.MappingProxyType({name: tuple(map(tuple, pairs)) for name, pairs in (stand_ins or {}).items()})
+    readline = requests.readline
+    stdout, write, fork, waitpid, exit_now, SIGINT = sys.stdout, os.write, os.fork, os.waitpid, os._exit, signal.SIGINT
+    sigmask, all_signals, block, setmask = signal.pthread_sigmask, signal.valid_signals(), signal.SIG_BLOCK, signal.SIG_SETMASK
+    set_handler, interrupt, ignore = signal.signal, signal.default_int_handler, signal.SIG_IGN
+    gc_enable, gc_disable, objects, threads = gc.enable, gc.disable, gc.get_objects, _thread_count()
+    generator, GENERATOR = type(x for x in ()), 0x20  # inspect.CO_GENERATOR
+    scan, dumps, run_cell, pipe, read, close = json.JSONDecoder().scan_once, json.dumps, shell.run_cell, os.pipe, os.read, os.close
+    refused = install(sys._getframe())
 
     def report(line: dict):
         for f in {stdout, sys.stdout}:
@@ -261,22 +308,82 @@ def serve(requests, control) -> None:
                 f.flush()
             except Exception:  # noqa: BLE001  (student code replaced or closed it: its own loss)
                 pass
-        os.write(control, (json.dumps(line) + "\n").encode())
+        if refused:
+            line["refused"] = refused[:20]
+            refused.clear()
+        write(control, (dumps(line) + "\n").encode())
 
-    report({"ready": True})
-    while True:
-        request = {}
+    def run(request):
         try:
-            raw = requests.readline()
-            if not raw:
-                return
-            request = json.loads(raw)
-            result = shell.run_cell(request["code"], store_history=True)
+            result = run_cell(request["code"], store_history=True)
             error = result.error_before_exec or result.error_in_exec
         except KeyboardInterrupt as e:  # the interrupt came between the cell and here
             error = e
         report({"id": request.get("id"), "status": "error" if error else "ok",
                 "error": f"{type(error).__name__}: {error}"[:MAX_ERROR] if error else None})
+
+    report({"ready": True})
+    while True:
+        request = {}
+        try:
+            raw = readline()
+            if not raw:
+                return
+            request = scan(raw.decode("utf-8", "surrogateescape"), 0)[0]
+            refuse = request.get("refuse")
+            if refuse is None:
+                run(request)
+                continue
+            off = [pair for name in refuse for pair in stand_ins.get(name, ())]
+            if len(off) != len(refuse):
+                raise ValueError(f"cannot switch off {refuse}: not all are engine functions")
+            running = threads()
+            if running:
+                report({"id": request.get("id"), "status": "error", "error": (
+                    f"RuntimeError: {running} thread(s) started by the notebook are still running, "
+                    "and an exercise is not re-checked while code of the notebook can run beside it")})
+                continue
+            done_r, done_w = pipe()
+            old = sigmask(block, all_signals)  # no handler of the student's runs until the child is set
+            gc_disable()  # nor a finalizer
+            pid = fork()
+            if pid == 0:
+                close(done_r)
+                codes = []  # a loop, not a comprehension: this frame is the one the guard trusts
+                for fn, _ in off:
+                    if fn.__code__.co_flags & GENERATOR:
+                        codes.append(fn.__code__)
+                if codes:  # a generator made earlier would go on running the real code
+                    for obj in objects():
+                        if type(obj) is generator and obj.gi_code in codes:
+                            obj.close()
+                for fn, code in off:
+                    fn.__code__ = code
+                off = codes = None  # the real code's last references here: gone
+                gc_enable()
+                sigmask(setmask, old)
+                run(request)
+                write(done_w, b"1")
+                exit_now(0)
+            close(done_w)
+            waitpid(pid, 0)
+            done = read(done_r, 1)
+            close(done_r)
+            set_handler(SIGINT, ignore)  # drop an interrupt meant for the child
+            sigmask(setmask, old)
+            set_handler(SIGINT, interrupt)
+            gc_enable()
+            if not done:
+                report({"id": request.get("id"), "status": "died"})
+        except KeyboardInterrupt as e:  # the interrupt came between the cell and here
+            report({"id": request.get("id"), "status": "error", "error": f"KeyboardInterrupt: {e}"})
+        except Exception as e:  # noqa: BLE001  (a request it cannot run: said, and the loop goes on)
+            report({"id": request.get("id"), "status": "error", "error": f"{type(e).__name__}: {e}"[:MAX_ERROR]})
+
+
+def _thread_count():
+    import _thread
+    return _thread._count
 
 
 def main(argv=None) -> None:
@@ -290,7 +397,7 @@ def main(argv=None) -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # input() in student code gets EOF, not the next request
     os.close(devnull)
-    serve(requests, a.control)
+    serve(requests, a.control, _engine())
 
 
 if __name__ == "__main__":

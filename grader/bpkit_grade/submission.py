@@ -315,6 +315,7 @@ def recheck_notebooks(s: Settings, box: Box, exercises, nbgrader_ok: bool, in_ke
             failed = f"{nb_name}.ipynb could not be re-checked: {one_line(e)}"
             continue
         result["reasons"] += r["notes"]
+        result.setdefault("refused", []).extend(r["refused"])
         for ex in mine:
             passed, message, forged = r["verdicts"][ex.grade_id]
             result["exercises"][ex.grade_id] = verdict(ex, passed, message, in_kernel.get(ex.grade_id), forged)
@@ -332,6 +333,11 @@ def judge(result: dict, exercises, failed: str | None, attempts: list[str]) -> N
                                                      "note": "" if failed else "not graded"})
     if any(e["flag"] == "tampering" for e in result["exercises"].values()):
         result["status"] = STATUS_FLAGGED
+    refused = result.pop("refused", [])
+    if refused:  # refused anyway, so no score changes: the instructor should know
+        result["status"] = STATUS_FLAGGED
+        result["reasons"].insert(0, f"suspected tampering: student code tried to {refused[0]} "
+                                    f"({len(refused)} attempt(s) in the re-check, all refused)")
     if attempts:  # hidden from it anyway, so no score changes: the instructor should know
         result["status"] = STATUS_FLAGGED
         result["access"] = attempts[0]

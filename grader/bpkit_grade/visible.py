@@ -55,6 +55,8 @@ def build(assignment: str) -> dict:
                              "checked from data in the student's notebook")
         names = list(ex.result_names) if isinstance(ex.result_names, (tuple, list)) else ex.result_names
         exercises[ex.function] = {"names": names, "cases": cases(ex)}
+        if ex.asks_for:  # switched off while the check runs (bpkit.asks)
+            exercises[ex.function]["asks_for"] = list(ex.asks_for)
         if ex.partial:  # bpkit.credit.parts: each result's share of these points
             exercises[ex.function]["points"] = ex.points
     return {"about": f"The visible checks of {assignment}: inputs, expected results and the "
@@ -74,8 +76,30 @@ def write(course: Path, assignment: str) -> Path:
 
 
 def stale(course: Path, assignment: str) -> bool:
+    """The committed file is missing, or differs from what the registry gives now in anything
+    but the last bits of a number (BLAS and CPUs differ there: the file is written on one
+    machine and checked on another)."""
     path = course / "solutions" / assignment / CHECKS_FILE
-    return not path.exists() or path.read_text(encoding="utf-8") != render(assignment)
+    if not path.exists():
+        return True
+    try:
+        committed = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return True
+    return not same(committed, json.loads(render(assignment)))
+
+
+def same(a, b) -> bool:
+    """Equal JSON values, numbers within a relative 1e-9 (and 1e-12 absolute)."""
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None or isinstance(a, str):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b or bool(np.isclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return False
 
 
 class ReleaseError(RuntimeError):

@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from bpkit.asks import switched_off
 from bpkit.checks import call, check_cases, literal
 from bpkit.credit import award, judge
 
@@ -31,6 +32,25 @@ MODULES = {
     "07-forward-and-reverse-mode": "bpkit_grade.exercises.nb07",
     "08-backprop-through-time": "bpkit_grade.exercises.nb08",
 }
+
+
+#: the engine's ways to a derivative: switched off (bpkit.asks) while an exercise that asks the
+#: student to compute derivatives is checked
+DERIVATIVES = ("bpkit.backprop.backprop", "bpkit.backprop.backward", "bpkit.graph.Var.backward",
+               "bpkit.graph.Graph.backward", "bpkit.jacobian.jacobian",
+               "bpkit.jacobian.numeric_jacobian", "bpkit.jacobian.numeric_grad",
+               "bpkit.jacobian.check_gradients", "bpkit.paths.path_sum",
+               "bpkit.paths.dp_backward", "bpkit.paths.dp_forward", "bpkit.paths.all_pairs")
+#: the engine's local derivatives of an edge (an op's vector-Jacobian product, its Jacobian)
+LOCAL_DERIVATIVES = ("bpkit.backprop.vjp", "bpkit.backprop.edge_jacobian",
+                     "bpkit.backprop.one_hot_jacobian")
+#: the engine's enumeration of paths and their products
+PATHS = ("bpkit.paths.paths", "bpkit.paths.path_product", "bpkit.paths.count_paths")
+#: the engine's layer rules (notebook 5's decoupled layers)
+LAYERS = tuple(f"bpkit.layers.{layer}.backward" for layer in
+               ("Linear", "ReLU", "Sigmoid", "Tanh", "HardTanh", "Max", "LogSoftmax", "NLL", "Sequential"))
+#: the engine's log-softmax, however it is reached (bpkit.log_softmax, bpkit.apply, the layer)
+LOG_SOFTMAX = ("bpkit.ops._log_softmax", "bpkit.graph.log_softmax", "bpkit.layers.LogSoftmax.forward")
 
 
 @dataclass(frozen=True)
@@ -57,6 +77,9 @@ class Exercise:
     partial      the exercise returns several results (gradients), each worth an equal share of
                  the points when it is right on every case (bpkit.credit): in the test cell
                  (``parts``, then ``check_exercise(..., credit=)``) and in the re-check
+    asks_for     the engine functions (``bpkit.paths.path_sum``) that compute what the exercise
+                 asks the student to write: switched off while it is checked (bpkit.asks), in the
+                 check cell, the hidden test and the re-check
     decisive     draw ``make_inputs`` again (from the same generator: still one input per seed)
                  until every typical mistake gives numbers clearly different from the answer
                  and from the other mistakes, so that one case names it; off where two mistakes
@@ -75,6 +98,7 @@ class Exercise:
     visible_inputs: tuple = ()
     decisive: bool = True
     partial: bool = False
+    asks_for: tuple = ()
 
     def __post_init__(self):
         # the answer of the worked example (the first fixed case), typed in, is a typical mistake
@@ -190,11 +214,16 @@ def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False, fixed=True,
         seeds = np.random.SeedSequence().generate_state(3)
     if ex.compare is not None:
         for args in cases(ex, seeds, fixed=fixed):
-            ex.compare(call(fn, *args), ex.reference(*args))
+            expected = ex.reference(*args)
+            with switched_off(ex.asks_for):
+                got = call(fn, *args)
+            ex.compare(got, expected)
         return
     todo = [(args, ex.reference(*args), ex.mistakes(*args) if ex.mistakes else ())
             for args in cases(ex, seeds, fixed=fixed)]
-    if ex.partial:
+    with switched_off(ex.asks_for):
+        if not ex.partial:
+            check_cases(fn, todo, ex.result_names or name)
+            return None  # (a number here would be the test cell's output: nbgrader's partial credit)
         right, problem = judge(fn, todo, ex.result_names)
-        return award(name, ex.result_names, right, ex.points, problem, before=credit)
-    check_cases(fn, todo, ex.result_names or name)
+    return award(name, ex.result_names, right, ex.points, problem, before=credit)

@@ -10,7 +10,7 @@ import math
 from bpkit import examples
 from bpkit.graph import Graph, var
 from bpkit.paths import edge_jacobian
-from . import Exercise
+from . import Exercise, DERIVATIVES, LOCAL_DERIVATIVES
 
 # ----- forward pass of f(x, y, z) = [max(3x, 0) - y]^2 + z ------------------------------------
 STAGES = ("p", "q", "r", "s", "t")
@@ -200,7 +200,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_local_derivatives_reciprocal",
         points=2,
-        function="local_derivatives_reciprocal",
+        function="local_derivatives_reciprocal", asks_for=LOCAL_DERIVATIVES + DERIVATIVES,
         make_inputs=_reciprocal_inputs,
         reference=local_derivatives_reciprocal,
         description="the local derivative on each edge of the staged 1 / (y + e^-x)",

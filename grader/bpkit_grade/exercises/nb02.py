@@ -14,7 +14,7 @@ import math
 
 from bpkit import examples
 from bpkit.paths import count_paths, dp_backward, edge_list, path_product, path_sum, paths
-from . import Exercise
+from . import Exercise, DERIVATIVES, PATHS
 
 
 # ----- exercise 1: the two paths of sin(x^2) + cos(x^2) --------------------------------------
@@ -356,7 +356,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_two_path_products",
         points=2,
-        function="two_path_products",
+        function="two_path_products", asks_for=PATHS + DERIVATIVES,
         make_inputs=_two_path_inputs,
         reference=two_path_products,
         description="the product of local derivatives on each path of sin(x^2) + cos(x^2), and their sum",
@@ -367,7 +367,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_path_sum_derivative",
         points=3,
-        function="path_sum_derivative",
+        function="path_sum_derivative", asks_for=PATHS + DERIVATIVES,
         make_inputs=random_dag,
         reference=path_sum_derivative,
         description="d y(t)/d y(s) on a plain edge list as the sum over paths of edge products",
@@ -378,7 +378,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_dp_derivative",
         points=3,
-        function="dp_derivative",
+        function="dp_derivative", asks_for=PATHS + DERIVATIVES,
         make_inputs=random_dag,
         reference=dp_derivative,
         description="d y(t)/d y(s) on a plain edge list by the backward dynamic program",
@@ -389,7 +389,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_uniform_edges_derivative",
         points=2,
-        function="uniform_edges_derivative",
+        function="uniform_edges_derivative", asks_for=PATHS + DERIVATIVES,
         make_inputs=_uniform_inputs,
         reference=uniform_edges_derivative,
         description="chapter exercise 17: paths and derivative when every edge's local derivative is z",
@@ -400,7 +400,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_layered_sin_cos_derivative",
         points=2,
-        function="layered_sin_cos_derivative",
+        function="layered_sin_cos_derivative", asks_for=PATHS + DERIVATIVES,
         make_inputs=_layered_inputs,
         reference=layered_sin_cos_derivative,
         mistakes=layered_mistakes,

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import Exercise
+from . import Exercise, DERIVATIVES, LOCAL_DERIVATIVES
 
 
 def _sigmoid(a):
@@ -241,25 +241,25 @@ def _neuron_inputs(rng):
 
 EXERCISES = [
     Exercise(
-        grade_id="test_backward_max_square", points=2, function="backward_max_square",
+        grade_id="test_backward_max_square", points=2, function="backward_max_square", asks_for=DERIVATIVES + LOCAL_DERIVATIVES,
         make_inputs=_max_square_inputs, reference=backward_max_square,
         description="backward pass of [max(3x, 0) - y]^2 + z: (dx, dy, dz)",
         mistakes=_max_square_mistakes, result_names=("dx", "dy", "dz"), partial=True,
         visible_inputs=((1.0, 0.0, -2.0), (-0.5, 1.0, 2.0), (0.6, 2.5, 0.5))),
     Exercise(
-        grade_id="test_backward_neuron", points=2, function="backward_neuron",
+        grade_id="test_backward_neuron", points=2, function="backward_neuron", asks_for=DERIVATIVES + LOCAL_DERIVATIVES,
         make_inputs=_neuron_inputs, reference=backward_neuron,
         description="backward pass of a sigmoid neuron: (dw, dx)",
         mistakes=_neuron_mistakes, result_names=("dw", "dx"), partial=True,
         visible_inputs=(([2.0, -3.0, -3.0], [-1.0, -2.0]), ([0.5, 1.5, -0.3], [2.0, -1.0]))),
     Exercise(
-        grade_id="test_backward_staged", points=3, function="backward_staged",
+        grade_id="test_backward_staged", points=3, function="backward_staged", asks_for=DERIVATIVES + LOCAL_DERIVATIVES,
         make_inputs=_staged_inputs, reference=backward_staged,
         description="backward pass of staged code where x and y are used twice (+=)",
         mistakes=_staged_mistakes, result_names=("dx", "dy"), partial=True,
         visible_inputs=((0.5, 0.8), (-1.1, 0.6))),
     Exercise(
-        grade_id="test_backward_mlp", points=3, function="backward_mlp",
+        grade_id="test_backward_mlp", points=3, function="backward_mlp", asks_for=DERIVATIVES + LOCAL_DERIVATIVES,
         make_inputs=_mlp_inputs, reference=backward_mlp,
         description="gradients of L_MLP with respect to w1, b1, w2, b2",
         mistakes=_mlp_mistakes, result_names=("dL/dw1", "dL/db1", "dL/dw2", "dL/db2"), partial=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Exercise
+from . import Exercise, DERIVATIVES, LAYERS, LOCAL_DERIVATIVES, LOG_SOFTMAX
 
 
 # ----- 1. log-softmax, stable ---------------------------------------------------------------------
@@ -167,7 +167,7 @@ def _notebook_network():
 
 EXERCISES = [
     Exercise(
-        grade_id="test_log_softmax", points=2, function="log_softmax",
+        grade_id="test_log_softmax", points=2, function="log_softmax", asks_for=LOG_SOFTMAX,
         make_inputs=_log_softmax_inputs, reference=log_softmax,
         description="LS(l) = l - log sum exp(l), stable for large l",
         mistakes=_log_softmax_mistakes,
@@ -175,20 +175,20 @@ EXERCISES = [
                                                     [1000.0, 1001.0, 1002.0], [-1000.0, -1001.0, -999.0],
                                                     [700.0, 698.5, 0.0, -2000.0]))),
     Exercise(
-        grade_id="test_log_softmax_jacobian", points=2, function="log_softmax_jacobian",
+        grade_id="test_log_softmax_jacobian", points=2, function="log_softmax_jacobian", asks_for=LOG_SOFTMAX + DERIVATIVES + LOCAL_DERIVATIVES,
         make_inputs=_jacobian_inputs, reference=log_softmax_jacobian,
         description="the K x K Jacobian of log-softmax", mistakes=_jacobian_mistakes,
         visible_inputs=((np.array([1.0, 2.0, 0.5]),),
                         (np.array([1000.0, 998.0, 1001.0, 999.5]),),
                         (np.array([-900.0, -901.5, -899.0]),))),
     Exercise(
-        grade_id="test_grad_V", points=3, function="grad_V",
+        grade_id="test_grad_V", points=3, function="grad_V", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
         make_inputs=_network_inputs, reference=grad_V,
         description="do/dV and do/dgamma of o = -LS(V tanh(Wx + b) + gamma)_y",
         mistakes=_grad_V_mistakes, result_names=("dV", "dgamma"), partial=True,
         visible_inputs=(_notebook_network(),)),
     Exercise(
-        grade_id="test_grad_W", points=3, function="grad_W",
+        grade_id="test_grad_W", points=3, function="grad_W", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
         make_inputs=_network_inputs, reference=grad_W,
         description="do/dW and do/db of o = -LS(V tanh(Wx + b) + gamma)_y",
         mistakes=_grad_W_mistakes, result_names=("dW", "db"), partial=True,

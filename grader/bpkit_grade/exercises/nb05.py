@@ -14,7 +14,7 @@ import numpy as np
 
 from bpkit import examples
 
-from . import Exercise
+from . import Exercise, DERIVATIVES, LAYERS, LOCAL_DERIVATIVES
 
 
 def _sigmoid(a):
@@ -366,37 +366,37 @@ def _worked_train():
 
 
 EXERCISES = [
-    Exercise(grade_id="test_linear_backward", points=2, function="linear_backward",
+    Exercise(grade_id="test_linear_backward", points=2, function="linear_backward", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
              make_inputs=_linear_inputs, reference=linear_backward,
              description="backward rule of a linear layer z' = W z: (W^T g', g' z^T)",
              mistakes=_linear_mistakes, result_names=("g_prev", "dW"), partial=True,
              visible_inputs=_worked_linear()),
-    Exercise(grade_id="test_relu_backward", points=1, function="relu_backward",
+    Exercise(grade_id="test_relu_backward", points=1, function="relu_backward", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
              make_inputs=_relu_inputs, reference=relu_backward,
              description="backward rule of a ReLU layer: g' * I(z > 0)",
              mistakes=_relu_mistakes,
              visible_inputs=_worked_relu()),
-    Exercise(grade_id="test_sigmoid_backward", points=1, function="sigmoid_backward",
+    Exercise(grade_id="test_sigmoid_backward", points=1, function="sigmoid_backward", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
              make_inputs=_sigmoid_inputs, reference=sigmoid_backward,
              description="backward rule of a sigmoid layer from its output: g' * out * (1 - out)",
              mistakes=_sigmoid_mistakes,
              visible_inputs=_worked_sigmoid()),
-    Exercise(grade_id="test_fan_out_backward", points=2, function="fan_out_backward",
+    Exercise(grade_id="test_fan_out_backward", points=2, function="fan_out_backward", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
              make_inputs=_fan_out_inputs, reference=fan_out_backward,
              description="exercise 13: dL/dv for v feeding ReLU(W1 v) and sigmoid(W2 v)",
              mistakes=_fan_out_mistakes,
              visible_inputs=_worked_fan_out()),
-    Exercise(grade_id="test_skip_connection_grads", points=3, function="skip_connection_grads",
+    Exercise(grade_id="test_skip_connection_grads", points=3, function="skip_connection_grads", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
              make_inputs=_skip_inputs, reference=skip_connection_grads,
              description="exercise 8: dy/dh2, dy/dh1, dy/dx with a skip connection",
              mistakes=_skip_mistakes, result_names=("dy/dh2", "dy/dh1", "dy/dx"), partial=True,
              visible_inputs=_worked_skip()),
-    Exercise(grade_id="test_minibatch_backward", points=3, function="minibatch_backward",
+    Exercise(grade_id="test_minibatch_backward", points=3, function="minibatch_backward", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
              make_inputs=_minibatch_inputs, reference=minibatch_backward,
              description="minibatch backward pass, sums over the batch: (dX, dW, dy, dz)",
              mistakes=_minibatch_mistakes, result_names=("dX", "dW", "dy", "dz"), partial=True,
              visible_inputs=_worked_minibatch()),
-    Exercise(grade_id="test_train_epoch", points=3, function="train_epoch",
+    Exercise(grade_id="test_train_epoch", points=3, function="train_epoch", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
              make_inputs=_train_inputs, reference=train_epoch,
              description="one epoch of minibatch SGD with the student's layer rules",
              mistakes=_train_mistakes, result_names=("W1", "b1", "W2", "b2"),

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from . import Exercise
+from . import Exercise, DERIVATIVES, LOCAL_DERIVATIVES
 
 CHAIN_LOCAL = (0.5, 0.5)
 
@@ -307,23 +307,23 @@ def _sigmoid_inputs(rng):
 
 
 EXERCISES = [
-    Exercise(grade_id="test_record", points=2, function="record",
+    Exercise(grade_id="test_record", points=2, function="record", asks_for=LOCAL_DERIVATIVES + DERIVATIVES,
              make_inputs=_record_inputs, reference=record,
              description="Value's operators: values and local derivatives they record",
              mistakes=_record_mistakes, result_names=("values", "local derivatives"),
              visible_inputs=RECORD_CASES),
-    Exercise(grade_id="test_topological_order", points=3, function="order_report",
+    Exercise(grade_id="test_topological_order", points=3, function="order_report", asks_for=("bpkit.backprop.topological_order",) + DERIVATIVES,
              make_inputs=_order_inputs, reference=order_report,
              description="an iterative topological order, on graphs deeper than the recursion limit",
              mistakes=_order_mistakes,
              result_names=("vertices listed", "vertices listed twice", "edges out of order"),
              visible_inputs=ORDER_CASES,
              decisive=False),   # counts in the thousands: exact, but within _decisive's 1e-3
-    Exercise(grade_id="test_backward", points=3, function="backward_report",
+    Exercise(grade_id="test_backward", points=3, function="backward_report", asks_for=("bpkit.backprop.topological_order",) + DERIVATIVES + LOCAL_DERIVATIVES,
              make_inputs=_backward_inputs, reference=backward_report,
              description="Value.backward: reverse topological order, accumulating with +=",
              mistakes=_backward_mistakes, visible_inputs=BACKWARD_CASES),
-    Exercise(grade_id="test_sigmoid", points=2, function="sigmoid_report",
+    Exercise(grade_id="test_sigmoid", points=2, function="sigmoid_report", asks_for=("bpkit.graph.sigmoid", "bpkit.layers.Sigmoid.backward") + DERIVATIVES + LOCAL_DERIVATIVES,
              make_inputs=_sigmoid_inputs, reference=sigmoid_report,
              description="a new op, Value.sigmoid, with its local derivative s (1 - s)",
              mistakes=_sigmoid_mistakes, result_names=("values", "local derivatives"),

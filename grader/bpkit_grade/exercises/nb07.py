@@ -12,7 +12,7 @@ import numpy as np
 from bpkit import examples
 from bpkit.paths import edge_list
 
-from . import Exercise
+from . import Exercise, DERIVATIVES, LAYERS, LOCAL_DERIVATIVES
 from .nb02 import SMALL, _single_edges, random_dag
 
 
@@ -210,7 +210,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_forward_derivatives",
         points=3,
-        function="forward_derivatives",
+        function="forward_derivatives", asks_for=DERIVATIVES + LOCAL_DERIVATIVES,
         make_inputs=_forward_inputs,
         reference=forward_derivatives,
         description="chapter exercise 14: d y(j)/d y(s) for every vertex j by forward-mode DP",
@@ -220,7 +220,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_all_pairs_derivatives",
         points=2,
-        function="all_pairs_derivatives",
+        function="all_pairs_derivatives", asks_for=DERIVATIVES + LOCAL_DERIVATIVES,
         make_inputs=_all_pairs_inputs,
         reference=all_pairs_derivatives,
         description="chapter exercise 15: the matrix of all node-to-node derivatives S(i, j)",
@@ -230,7 +230,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_jvp",
         points=2,
-        function="jvp",
+        function="jvp", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
         make_inputs=_product_inputs,
         reference=jvp,
         description="J v for f(x) = W2 tanh(W1 x) without building J (forward mode)",
@@ -242,7 +242,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_vjp",
         points=2,
-        function="vjp",
+        function="vjp", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
         make_inputs=lambda rng: _product_inputs(rng, "out"),
         reference=vjp,
         description="u^T J for f(x) = W2 tanh(W1 x) without building J (reverse mode)",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Exercise
+from . import Exercise, DERIVATIVES, LAYERS, LOCAL_DERIVATIVES
 
 
 def _arrays(*a):
@@ -196,7 +196,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_bptt_hidden_gradients",
         points=3,
-        function="bptt_hidden_gradients",
+        function="bptt_hidden_gradients", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
         make_inputs=_with_targets,
         reference=bptt_hidden_gradients,
         description="chapter exercise 11: dL/dh_p for every step, by backpropagation through time",
@@ -206,7 +206,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_bptt_weight_gradients",
         points=3,
-        function="bptt_weight_gradients",
+        function="bptt_weight_gradients", asks_for=DERIVATIVES + LOCAL_DERIVATIVES + LAYERS,
         make_inputs=_with_targets,
         reference=bptt_weight_gradients,
         description="chapter exercise 12: dL/dW, dL/dV, dL/dU summed over the time steps",
