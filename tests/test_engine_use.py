@@ -6,6 +6,7 @@ The whole path through bpkit-grade, on a real assignment: tests/test_attacks.py.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -152,14 +153,17 @@ def test_student_code_cannot_get_the_engines_code_in_the_recheck(runner, attempt
     assert (1 <= len(runner.refused) <= 2) if direct else len(runner.refused) <= 2, runner.refused
 
 
-def test_drawing_still_starts_graphviz_but_nothing_called_dot(runner, tmp_path):
-    assert runner.run("from bpkit.drawing import to_svg\nprint('<svg' in to_svg('digraph { a -> b }'))") == ("ok", "True\n", None)
-    fake = tmp_path / "bin" / "dot"  # a program of the student's, named like Graphviz's
-    fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\necho fake\n")
-    fake.chmod(0o755)
-    status, _, error = runner.run(f"import os, subprocess\nos.environ['PATH'] = {str(fake.parent)!r}\n"
-                                  "subprocess.run(['dot'])")
+def test_drawings_are_empty_and_no_program_starts_not_even_graphviz(runner):
+    """The re-check shows nothing: bpkit's one seam that starts a process (to_svg, Graphviz's dot)
+    gives an empty picture there, so every process can be refused (a check of which program a
+    process will run could be fooled by student code rebinding what subprocess calls)."""
+    assert runner.run("from bpkit.drawing import to_svg\nprint(to_svg('digraph { a -> b }'))") == \
+        ("ok", '<svg xmlns="http://www.w3.org/2000/svg"/>\n', None)
+    assert runner.run("from bpkit.widgets import backprop_stepper\nbackprop_stepper(y)")[0] == "ok"
+    assert runner.refused == []
+    dot = shutil.which("dot")
+    assert dot, "Graphviz's dot is installed (./course installs it)"
+    status, _, error = runner.run(f"import subprocess\nsubprocess.run([{dot!r}, '-V'])")
     assert status == "error" and "start a process" in error, error
     assert runner.refused == ["start a process (subprocess.Popen)"]
 

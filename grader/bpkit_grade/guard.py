@@ -15,8 +15,8 @@ removed (Python has no way to remove one), refuses exactly those:
 * opening the engine's files (its sources and bytecode: in its folder, in any folder called
   ``bpkit``, or by a bare file name relative to a folder's descriptor) and ``/proc/*/mem``;
 * starting a process (``fork``, ``exec``, ``subprocess``, ``system``, ``posix_spawn``), except
-  the copy the re-check makes itself and Graphviz's ``dot`` (the real one: drawings), ctypes,
-  and loading a compiled extension from outside Python's own folders.
+  the copy the re-check makes itself (drawings need none: the runner makes ``to_svg`` give an
+  empty picture), ctypes, and loading a compiled extension from outside Python's own folders.
 
 Also refused: tracing and profiling (a profiler hands out the code objects of what it saw),
 making code objects, and CPython's test modules. Each refusal raises PermissionError in the
@@ -27,7 +27,6 @@ running program can tell from writing it: that stays visible in the submission.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import sysconfig
 
@@ -38,6 +37,9 @@ PROCESS_EVENTS = frozenset(["os.fork", "os.forkpty", "os.system", "os.exec", "os
                             "os.spawn", "subprocess.Popen", "pty.spawn", "os.startfile"])
 #: events that list or reach objects by the collector's bookkeeping
 GC_EVENTS = frozenset(["gc.get_referents", "gc.get_referrers", "gc.get_objects"])
+#: every event the hook looks at (and ``ctypes.*``); the others return at once
+WATCHED = PROCESS_EVENTS | GC_EVENTS | {"object.__getattr__", "open", "import", "sys.settrace",
+                                        "sys.setprofile", "code.__new__"}
 
 
 def is_engine_path(path: str, files: frozenset, dirs: tuple) -> bool:
@@ -75,66 +77,54 @@ def install(genuine) -> list:
     busy = [False]  # the hook reads attributes that raise audit events too
     files, dirs = engine_modules()
     own = tuple(os.path.realpath(p) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
-    getframe, realpath, startswith, which = sys._getframe, os.path.realpath, str.startswith, shutil.which
-    dot = shutil.which("dot") and os.path.realpath(shutil.which("dot"))
+    getframe, realpath, startswith = sys._getframe, os.path.realpath, str.startswith
     prefixes = tuple(d + os.sep for d in dirs)
     stdlib = (os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep, sysconfig.get_paths()["stdlib"] + os.sep, "<frozen ")
-
-    def is_dot(args) -> bool:
-        """Popen(executable, args, cwd, env) starts Graphviz's dot (bpkit.drawing's one seam):
-        the real one, whatever PATH says."""
-        executable, argv, _, env = args
-        first = executable or (argv if isinstance(argv, (str, bytes)) else (list(argv) or [""])[0])
-        path = (env if env is not None else os.environ).get("PATH", os.defpath)
-        found = which(os.fsdecode(first), path=path)
-        return dot is not None and found is not None and realpath(found) == dot
 
     def engine_code(code) -> bool:
         return startswith(str(getattr(code, "co_filename", "")), prefixes)
 
+    def refuse(what: str, caller, through_stdlib: bool = False):
+        # counted when student code asked (``through_stdlib``: through the standard library,
+        # e.g. subprocess.run), not when a library did on its behalf (IPython formatting a
+        # traceback, help(), matplotlib looking for fonts): refused either way
+        asker = caller
+        while asker is not None and (asker.f_code.co_name == "_modified_open" or (  # IPython's open()
+                through_stdlib and startswith(str(asker.f_code.co_filename), stdlib))):
+            asker = asker.f_back
+        if asker is not None and not startswith(str(asker.f_code.co_filename), own):
+            refused.append(what)
+        raise PermissionError(f"the re-check does not let student code {what}")
+
     def hook(event, args):
-        if busy[0]:
+        if busy[0] or not (event in WATCHED or event.startswith("ctypes.")):
             return
         busy[0] = True
         try:
             caller = getframe(1)
             if caller is genuine:  # the re-check's own loop
                 return
-
-            def refuse(what: str, through_stdlib: bool = False):
-                # counted when student code asked (``through_stdlib``: through the standard
-                # library, e.g. subprocess.run), not when a library did on its behalf (IPython
-                # formatting a traceback, help(), matplotlib looking for fonts): refused either way
-                asker = caller
-                while asker is not None and (asker.f_code.co_name == "_modified_open" or (  # IPython's open()
-                        through_stdlib and startswith(str(asker.f_code.co_filename), stdlib))):
-                    asker = asker.f_back
-                if asker is not None and not startswith(str(asker.f_code.co_filename), own):
-                    refused.append(what)
-                raise PermissionError(f"the re-check does not let student code {what}")
-
             if event == "object.__getattr__" and args[1] in CODE_ATTRS:
                 code = getattr(args[0], args[1], None)
                 if engine_code(code) and not engine_code(caller.f_code):
-                    refuse(f"read the code of the engine's {getattr(code, 'co_name', '?')} ({args[1]})")
+                    refuse(f"read the code of the engine's {getattr(code, 'co_name', '?')} ({args[1]})", caller)
             elif event == "open" and isinstance(args[0], (str, bytes)):
                 path = os.fsdecode(args[0])
                 if is_engine_path(path, files, dirs):
-                    refuse(f"open {path[:200]} (the engine's code)", through_stdlib=True)
+                    refuse(f"open {path[:200]} (the engine's code)", caller, True)
             elif event in PROCESS_EVENTS:
-                if not (event == "subprocess.Popen" and is_dot(args)):
-                    refuse(f"start a process ({event})", through_stdlib=True)
+                refuse(f"start a process ({event})", caller, True)
             elif event in ("sys.settrace", "sys.setprofile", "code.__new__"):
-                refuse(f"trace, profile or make code ({event})", through_stdlib=True)
+                refuse(f"trace, profile or make code ({event})", caller, True)
             elif event == "import" and str(args[0]).startswith(("_test", "_xx")):
-                refuse(f"import {str(args[0])[:100]}", through_stdlib=True)
+                refuse(f"import {str(args[0])[:100]}", caller, True)
             elif event in GC_EVENTS:
-                refuse(f"list objects through the garbage collector ({event})", through_stdlib=True)
+                refuse(f"list objects through the garbage collector ({event})", caller, True)
             elif event.startswith("ctypes."):
-                refuse(f"use ctypes ({event})", through_stdlib=True)
+                refuse(f"use ctypes ({event})", caller, True)
             elif event == "import" and isinstance(args[1], str) and args[1].endswith(".so") \
                     and not startswith(realpath(args[1]), own):
-                refuse(f"load the compiled extension {args[1][:200]}")
+                refuse(f"load the compiled extension {args[1][:200]}", caller)
         finally:
             busy[0] = False
 

@@ -270,7 +270,16 @@ def _engine() -> dict:
 
     for info in pkgutil.walk_packages(bpkit.__path__, "bpkit."):
         importlib.import_module(info.name)
+    # nothing is shown here: a drawing is an empty picture, and no Graphviz process is started
+    # (the guard lets student code start none: a check of what a process will run could be
+    # fooled by student code, through the Python of subprocess)
+    bpkit.drawing.to_svg.__code__ = _no_picture.__code__
     return {name: [(fn, stand_in(fn, name))] for name, fn in engine_functions().items()}
+
+
+def _no_picture(source: str) -> str:
+    return '<svg xmlns="http://www.w3.org/2000/svg"/>'
+
 
 
 def serve(requests, control, stand_ins=None) -> None:
