@@ -14,6 +14,7 @@ that raises, so that every reference to the function sees the change.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import types
 
@@ -62,6 +63,7 @@ def engine_functions() -> dict:
     return found
 
 
+@functools.lru_cache(maxsize=None)  # a check switches the same functions off for every case
 def stand_in(fn: types.FunctionType, name: str) -> types.CodeType:
     """Code that can replace ``fn.__code__``: it takes any arguments and raises
     AssertionError(message(name)), without looking up a single name (``assert`` loads
