@@ -110,15 +110,26 @@ def _sabotage(seconds=10):
     print("sabotaged", len(done) - 1, "kernels")
 _sabotage()
 '''
-# finding 3: the audit's descriptor pointed at /dev/null, then the solutions looked for
+# finding 3: the audit hook silenced (its descriptor onto /dev/null, its code replaced), then the
+# solutions looked for
 BLIND = r'''
-import glob as _glob, json as _json, os as _os
+import gc as _gc, glob as _glob, json as _json, os as _os
+_silenced = []
 for _fd in range(3, 1024):
     try:
         if _os.readlink(f"/proc/self/fd/{_fd}").endswith("audit.log"):
             _os.dup2(_os.open("/dev/null", _os.O_WRONLY), _fd)
+            _silenced.append("descriptor")
     except OSError:
         pass
+try:  # the re-check refuses the collector's lists (and says so): the descriptor is enough there
+    for _f in _gc.get_objects():
+        if getattr(_f, "__name__", "") == "_hook" and "_FD" in getattr(_f, "__globals__", {}):
+            _f.__code__ = (lambda event, args: None).__code__
+            _silenced.append("hook")
+except Exception:
+    pass
+print("silenced", _silenced)
 _found = [p for pattern in ("COURSE/solutions/toy/toy.ipynb", "COURSE/gradebook.db", "COURSE/submitted/*/toy/toy.ipynb",
                             "/tmp/bpkit-grade-*/s-*/submitted/*/toy/toy.ipynb")
           for p in _glob.glob(pattern) if "/blind/" not in p]
@@ -260,10 +271,17 @@ def test_a_classmate_graded_at_the_same_time_cannot_be_sabotaged(attacked):
         assert (row["score"], row["flags"]) == ("5", ""), why
 
 
-def test_a_blinded_audit_hides_nothing_as_there_is_nothing_to_find(attacked):
-    row, why = _row(attacked, "blind")  # the audit's descriptor on /dev/null: no report, no solution
-    assert row["score"] == "0", why
-    assert "found []" in _output(attacked, "blind"), why
+def test_a_silenced_audit_hook_still_gets_the_attempt_reported_and_finds_nothing(attacked):
+    # before: the descriptor on /dev/null, no report (and nothing found: the paths were not there)
+    row, why = _row(attacked, "blind")
+    out = _output(attacked, "blind")
+    assert "silenced ['descriptor', 'hook']" in out, out  # nothing of the process reports any more
+    solution = os.path.join(attacked["course"], "solutions", "toy", "toy.ipynb")
+    assert f"found ['{solution}', " in out, out  # its empty stand-in
+    assert row["score"] == "0" and row["status"] == "flagged" and "access" in row["flags"], why
+    # the classmates' folder listed, the solution and the gradebook opened: three, told from outside
+    submitted = os.path.join(attacked["course"], "submitted")
+    assert f"tried to open 3 hidden path(s), e.g. {submitted};" in row["reason"], why
 
 
 def test_temporary_space_is_bounded_private_and_gone_afterwards(attacked):

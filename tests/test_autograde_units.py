@@ -31,7 +31,8 @@ def settings(**changes) -> Settings:
                 notebooks=("a",), students=("ann",), exercises="", exercise_notebook={"test_f": "a"},
                 points={"test_f": 2.0}, unchecked=(), timeout=5, memory=1 << 30, submission_timeout=60,
                 seed=1, jobs=1, uid_base=64000, roots=("/course",), keep=("/course/bpkit",),
-                hide=("/course/gradebook.db",), hide_recheck=("/course/grader/bpkit_grade/exercises",))
+                hide=("/course/gradebook.db",), hide_recheck=("/course/grader/bpkit_grade/exercises",),
+                tripwires=())
     return Settings(**(base | changes))
 
 
@@ -54,6 +55,21 @@ def test_settings_are_frozen_typed_data_that_pickle_to_a_worker():
     assert argv[argv.index("--uid") + 1] == "64003" and argv[last + 1:] == ["python", "-m", "ipykernel_launcher"]
     for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent"):
         assert flag in argv[:last], argv
+
+
+def test_the_registry_is_a_stand_in_for_the_recheck_only():
+    class Wires:  # what Tripwires.binds gives: (hidden path, its stand-in), but those skipped
+        def binds(self, skip=()):
+            tops = ("/course/gradebook.db", "/course/grader/bpkit_grade/exercises")
+            return tuple((p, "/w" + p) for p in tops if p not in skip)
+
+    s = settings()
+    recheck = dict(s.confinement(64003, "/h", recheck=True, tripwires=Wires()).tripwires)
+    nbgrader = dict(s.confinement(64002, "/h", tripwires=Wires()).tripwires)
+    assert recheck == {"/course/gradebook.db": "/w/course/gradebook.db",
+                       "/course/grader/bpkit_grade/exercises": "/w/course/grader/bpkit_grade/exercises"}
+    assert nbgrader == {"/course/gradebook.db": "/w/course/gradebook.db"}  # its hidden tests import it
+    assert s.confinement(64002, "/h").tripwires == ()
 
 
 def test_results_cross_the_kernel_boundary_as_plain_json():

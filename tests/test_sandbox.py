@@ -140,3 +140,77 @@ def test_the_grader_copies_only_regular_files_and_follows_no_link(tmp_path):
     assert copied == ["sub", "sub/data.txt", "toy.ipynb"], copied
     assert sorted(left_out) == ["fifo", "linked", "timestamp.txt"], left_out
     assert {"toy.ipynb", "sub/data.txt"} <= set(copy_tree(str(src), str(tmp_path / "none"), limit=0))
+
+
+# ------------------------------------------- tripwires: a report student code cannot silence
+def test_the_stand_ins_show_names_never_content_and_nothing_of_a_private_folder(tmp_path):
+    from bpkit_grade.tripwire import Tripwires, plan
+
+    hidden, private = tmp_path / "solutions", tmp_path / "submitted"
+    (hidden / "01" / "deeper" / "deepest").mkdir(parents=True)
+    for i in range(12):
+        (hidden / f"nb{i:02d}.ipynb").write_text("the answers")
+    (private / "ann" / "toy").mkdir(parents=True)
+    (tmp_path / "gradebook.db").write_text("scores")
+    wanted = plan([hidden, private, tmp_path / "gradebook.db", hidden / "01", tmp_path / "absent"],
+                  private={str(private)}, per_path=6, depth=2)
+    names = [os.path.relpath(p, tmp_path) for p, _ in wanted]
+    # breadth first within the budget, one level deep; a hidden path inside another once; absent: none
+    assert names == ["gradebook.db", "solutions", "solutions/01", "solutions/nb00.ipynb", "solutions/nb01.ipynb",
+                     "solutions/nb02.ipynb", "solutions/nb03.ipynb", "solutions/nb04.ipynb", "submitted"], names
+    t = Tripwires(wanted, str(tmp_path / "tw"))
+    try:
+        assert t.tops == tuple(str(tmp_path / n) for n in ("gradebook.db", "solutions", "submitted"))
+        assert t.tripped() == []  # planting them is no attempt
+        planted = sorted(os.path.relpath(os.path.join(d, f), t.stand_in(str(tmp_path)))
+                         for d, _, files in os.walk(t.stand_in(str(tmp_path))) for f in files)
+        assert planted == [n for n in names if n.endswith((".db", ".ipynb"))], planted
+        assert all(os.path.getsize(t.stand_in(str(tmp_path / n))) == 0 for n in planted)
+        assert os.listdir(t.stand_in(str(private))) == []
+        # this walk opened the folders (looking at sizes opens nothing), wherever it was done from
+        assert t.tripped() == [str(tmp_path / n) for n in ("solutions", "solutions/01", "submitted")]
+    finally:
+        t.close()
+    assert not os.path.exists(tmp_path / "tw")
+
+
+LOOK = r'''
+import json, os
+seen = {"listed": sorted(os.listdir(SOLUTIONS)), "private": os.listdir(TESTS)}
+seen["read"] = open(os.path.join(SOLUTIONS, seen["listed"][0]) + "/" + NOTEBOOK).read()
+os.stat(README)  # only looked at: not an attempt to read
+print(json.dumps(seen))
+'''
+
+
+@needs_sandbox
+def test_opening_a_hidden_path_is_reported_by_the_kernel_not_by_the_process(tmp_path):
+    """No audit hook at all in this process (nothing of it reports anything): the stand-ins of
+    the checkout's solutions/, tests/ and README are bound in, and what it opens is known outside."""
+    from bpkit_grade.tripwire import Tripwires, plan
+
+    solutions, tests, readme = (os.path.join(ROOT, n) for n in ("solutions", "tests", "README.md"))
+    first = sorted(os.listdir(solutions))[0]
+    notebook = sorted(n for n in os.listdir(os.path.join(solutions, first)) if n.endswith(".ipynb"))[0]
+    wanted = plan([solutions, tests, readme], private={tests})
+    probe = (LOOK.replace("SOLUTIONS", repr(solutions)).replace("TESTS", repr(tests))
+             .replace("README", repr(readme)).replace("NOTEBOOK", repr(notebook)))
+    t = Tripwires(wanted, str(tmp_path / "tw"))
+    try:
+        c = confinement(tmp_path, tripwires=t.binds())
+        done = subprocess.run(c.argv([sys.executable, "-c", probe]), cwd=c.home, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        seen = json.loads(done.stdout)
+        assert seen == {"listed": sorted(os.listdir(solutions)), "private": [], "read": ""}, seen
+        assert t.tripped() == [solutions, tests, os.path.join(solutions, first, notebook)]  # in that order
+    finally:
+        t.close()
+    honest = Tripwires(wanted, str(tmp_path / "tw2"))  # a notebook's imports open no stand-in
+    try:
+        c = confinement(tmp_path / "honest", tripwires=honest.binds())
+        code = "import bpkit, bpkit.checks, numpy, IPython, json; print(bpkit.var(2.0) * 3)"
+        done = subprocess.run(c.argv([sys.executable, "-c", code]), cwd=c.home, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert honest.tripped() == []
+    finally:
+        honest.close()

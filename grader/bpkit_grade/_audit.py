@@ -4,8 +4,10 @@ reports attempts to open the course's secrets, and its stdout sent in pieces the
 The sandbox already hides those files; this only tells the grader that student code *tried*
 (``bpkit-grade`` flags the submission). The report goes to the file descriptor in
 ``$BPKIT_AUDIT_FD``, opened by the sandbox launcher as root on a file the student cannot open.
-Audit hooks cannot be removed; a determined student can still close the descriptor first, so
-the flag is best effort while the protection (hiding) is not.
+Audit hooks cannot be removed, but student code can close the descriptor or replace the hook's
+code, so this report is best effort. The one student code cannot silence comes from outside its
+process: the hidden paths are watched stand-ins (``bpkit_grade.tripwire``); this hook adds the
+paths no stand-in covers.
 """
 import os
 import runpy

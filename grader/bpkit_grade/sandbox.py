@@ -7,7 +7,8 @@ namespaces (it sees only its own processes in ``/proc``, no port of anyone: a ke
 over ZeroMQ's ``ipc`` transport, socket files in its home) with this view of the file system:
   * everything read-only; the course folder (``roots``) shows only the ``keep`` paths (the bpkit
     package, the venv, the released files), each ``hide`` path is empty (the gradebook, ``.git``,
-    the exchange, the registry for the re-check),
+    the exchange, the registry for the re-check); ``tripwires`` puts a stand-in, watched from
+    outside (``bpkit_grade.tripwire``), at each hidden path instead,
   * ``cover``: folders replaced by an empty one (the run's work folder: every other submission),
     then the submission's own folders bound back in (``binds`` writable, ``ro_binds`` read-only),
   * a private, size-limited ``/tmp``, ``/var/tmp``, ``/dev/shm`` (``tmp_size`` bytes each), gone
@@ -60,6 +61,7 @@ class Confinement:
     cover   folders shown empty (the run's work folder), before binds/ro_binds
     binds, ro_binds     the submission's own folders, shown writable / read-only (if they exist)
     audit   the file its audit hook reports to ("" for none)
+    tripwires   (hidden path, its stand-in): bound read-only over the path, or where it would be
     """
 
     memory: int
@@ -72,6 +74,7 @@ class Confinement:
     cover: tuple[str, ...] = ()
     binds: tuple[str, ...] = ()
     ro_binds: tuple[str, ...] = ()
+    tripwires: tuple[tuple[str, str], ...] = ()
     tmp_size: int = TMP_SIZE
 
     @property
@@ -107,6 +110,9 @@ class Confinement:
                     out += ["--perms", "0755", "--dir", d]
             return out
 
+        def inside(path, tops):
+            return any(not os.path.relpath(path, t).startswith("..") for t in tops)
+
         a = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
              "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
         for d in PRIVATE:
@@ -116,13 +122,21 @@ class Confinement:
             for path in self.keep:
                 if os.path.exists(path) and not os.path.relpath(path, root).startswith(".."):
                     a += parents(root, path) + ["--ro-bind", path, path]
+        fresh = PRIVATE + self.roots  # tmpfs made above: what is in them is not there unless bound
+        wired = dict(self.tripwires)
+        for path, stand_in in self.tripwires:
+            if inside(path, self.cover):
+                continue  # another submission's: nothing at all
+            tops = sorted((t for t in fresh if inside(path, [t])), key=len)
+            if tops and not inside(path, self.keep):
+                a += parents(tops[-1], path)  # a mount point in a fresh tmpfs: made there
+            a += ["--ro-bind", stand_in, path]
+        for root in sorted(self.roots, key=len):
             a += ["--remount-ro", root]
-        def inside(path, tops):
-            return any(not os.path.relpath(path, t).startswith("..") for t in tops)
 
         for path in self.hide:
-            if inside(path, PRIVATE + self.cover) or (inside(path, self.roots) and not inside(path, self.keep)):
-                continue  # not there anyway
+            if path in wired or inside(path, PRIVATE + self.cover) or (inside(path, self.roots) and not inside(path, self.keep)):
+                continue  # a stand-in there, or not there anyway
             if os.path.isdir(path):
                 a += ["--tmpfs", path, "--remount-ro", path]
             elif os.path.exists(path):

@@ -18,6 +18,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
+from bpkit_grade import tripwire
 from bpkit_grade.sandbox import Confinement, NoSandbox
 
 
@@ -48,6 +49,7 @@ class Settings:
     keep: tuple[str, ...]
     hide: tuple[str, ...]
     hide_recheck: tuple[str, ...]    # hidden from the re-check only: the exercise registry
+    tripwires: tuple[tuple[str, bool], ...]  # the stand-ins of hidden paths (tripwire.plan)
 
     @property
     def db_file(self) -> str:
@@ -60,13 +62,15 @@ class Settings:
         return self.uid_base + 2 * slot, self.uid_base + 2 * slot + 1
 
     def confinement(self, uid: int | None, home: str, audit: str = "", recheck: bool = False,
-                    binds: tuple = (), ro_binds: tuple = ()) -> Confinement:
+                    binds: tuple = (), ro_binds: tuple = (), tripwires=None) -> Confinement:
         """A sandbox that sees, of this run's work folder, only ``home``, ``binds`` (writable) and
-        ``ro_binds`` (read-only): one submission's own folders."""
+        ``ro_binds`` (read-only): one submission's own folders; ``tripwires`` (its
+        :class:`~bpkit_grade.tripwire.Tripwires`): stand-ins at the hidden paths."""
         hide = self.hide + self.hide_recheck if recheck else self.hide
+        wired = tripwires.binds(skip=() if recheck else self.hide_recheck) if tripwires else ()
         return Confinement(memory=self.memory, home=home, uid=uid, roots=self.roots, keep=self.keep,
                            hide=hide, audit=audit, cover=(self.workroot,), binds=tuple(binds),
-                           ro_binds=tuple(ro_binds))
+                           ro_binds=tuple(ro_binds), tripwires=wired)
 
 
 def load_exercises(spec: str, assignment: str):
@@ -133,7 +137,11 @@ def _prepare(args, root, config, coursedir, db_url, db_file, workroot) -> Settin
         shutil.copytree(release, release_files, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     else:
         os.makedirs(release_files)
-    roots, keep, hide, hide_recheck = _sandbox_view(args, root, config, db_file, release)
+    roots, keep, hide, hide_recheck, folders = _sandbox_view(args, root, config, db_file, release)
+    wired = _secrets(folders, keep, workroot) + list(hide) + list(hide_recheck)
+    private = [coursedir.format_path(d, ".", ".") for d in (coursedir.submitted_directory,
+               coursedir.autograded_directory, coursedir.feedback_directory)]
+    private += [os.path.join(root, "grades"), _exchange(config)]  # named after students
     timeout = args.timeout or int(config.Execute.get("timeout", 30) or 30)
     return Settings(
         root=root, assignment=asg, course_id=coursedir.course_id, db_url=db_url, workroot=workroot,
@@ -144,7 +152,8 @@ def _prepare(args, root, config, coursedir, db_url, db_file, workroot) -> Settin
         unchecked=tuple(unchecked), timeout=timeout, memory=args.memory << 20,
         submission_timeout=args.submission_timeout,
         seed=args.seed if args.seed is not None else secrets.randbits(32), jobs=args.jobs,
-        uid_base=_uid_base(args), roots=roots, keep=keep, hide=hide, hide_recheck=hide_recheck)
+        uid_base=_uid_base(args), roots=roots, keep=keep, hide=hide, hide_recheck=hide_recheck,
+        tripwires=tripwire.plan(wired, {os.path.abspath(p) for p in private}))
 
 
 def _template_gradebook(db_file: str, template: str, course_id: str, asg: str):
@@ -182,10 +191,15 @@ def _students(args, coursedir, asg: str) -> list[str]:
     return students
 
 
+def _exchange(config) -> str:
+    return os.path.abspath(config.Exchange.get("root", "/srv/nbgrader/exchange"))
+
+
 def _sandbox_view(args, root, config, db_file, release):
-    """-> (roots, keep, hide, hide_recheck): what a sandboxed kernel may see. In the course folder
-    only bpkit, bpkit_grade (the hidden tests of nbgrader's run import it; the re-check hides its
-    registry) and the venv."""
+    """-> (roots, keep, hide, hide_recheck, folders): what a sandboxed kernel may see. In the
+    course folder only bpkit, bpkit_grade (the hidden tests of nbgrader's run import it; the
+    re-check hides its registry) and the venv; ``folders``: the course and the checkouts bpkit
+    is installed from, whose every other name is hidden."""
     import bpkit
     import bpkit_grade
     import bpkit_grade.exercises
@@ -193,18 +207,31 @@ def _sandbox_view(args, root, config, db_file, release):
     packages = [os.path.dirname(os.path.abspath(m.__file__)) for m in (bpkit, bpkit_grade)]
     keep = packages + [sys.prefix, sys.base_prefix, os.path.abspath(release)]
     roots = {root} | {d for p in keep for d in _not_world_reachable(p)}
+    folders = [root]
     for package in packages:  # installed from a checkout (pip -e): hide the rest of it (solutions/)
         if not package.startswith(os.path.abspath(sys.prefix) + os.sep):
             roots.add(os.path.dirname(package))
+            folders.append(os.path.dirname(package))
     hide = [db_file] + _git_dirs(root) + [os.path.abspath(p) for p in args.hide]
-    exchange = config.Exchange.get("root", "/srv/nbgrader/exchange")  # everyone's inbound submissions
+    exchange = _exchange(config)  # everyone's inbound submissions
     hide += [exchange] if os.path.isdir(exchange) else []
     registry = [os.path.dirname(os.path.abspath(bpkit_grade.exercises.__file__))]
     if args.exercises.endswith(".py"):
         registry.append(os.path.abspath(args.exercises))
     elif args.exercises:
         registry.append(os.path.abspath(importlib.import_module(args.exercises).__file__))
-    return tuple(sorted(roots)), tuple(keep), tuple(hide), tuple(registry)
+    return tuple(sorted(roots)), tuple(keep), tuple(hide), tuple(registry), list(dict.fromkeys(folders))
+
+
+def _secrets(folders, keep, workroot: str) -> list[str]:
+    """What the sandbox hides of ``folders`` (the course, a checkout bpkit is installed from): each
+    name there but the ways to ``keep`` and to the run's work folder."""
+    out = []
+    for top in folders:
+        for e in os.scandir(top):
+            if not any(p == e.path or p.startswith(e.path + os.sep) for p in list(keep) + [workroot]):
+                out.append(e.path)
+    return out
 
 
 def _uid_base(args) -> int | None:

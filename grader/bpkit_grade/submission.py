@@ -7,7 +7,8 @@
 4. :func:`read_in_kernel_scores`: what nbgrader's test cells gave, from the throwaway gradebook
    (tampering is detected by them: a gradebook that cannot be read fails the submission);
 5. :func:`recheck_notebooks`: the verdicts, which win over the in-kernel scores;
-6. :func:`judge`: the status and the reasons (failures, tampering, attempts to open hidden paths).
+6. :func:`judge`: the status and the reasons (failures, tampering, attempts to open hidden paths:
+   the stand-ins that were opened, ``bpkit_grade.tripwire``, and what the audit hook reported).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from bpkit_grade.recheck import recheck
 from bpkit_grade.results import STATUS_FAILED, STATUS_FLAGGED, failure, new_result, printable, verdict
 from bpkit_grade.sandbox import kill_user
 from bpkit_grade.settings import Settings, load_exercises, one_line
+from bpkit_grade.tripwire import Tripwires
 
 
 #: bytes: the largest notebook, other file and whole submission that is read (larger: failed)
@@ -48,6 +50,7 @@ class Box:
     path: str
     student: str
     assignment: str
+    tripwires: Tripwires | None = None  # the stand-ins of the hidden paths, watched
 
     @property
     def gradebook_url(self) -> str:
@@ -80,11 +83,16 @@ def grade_submission(s: Settings, student: str, uid) -> dict:
     from bpkit_grade.runner import Runner
 
     result = new_result(student)
-    box = Box(tempfile.mkdtemp(prefix="s-", dir=s.workroot), student, s.assignment)
+    path = tempfile.mkdtemp(prefix="s-", dir=s.workroot)
+    kernels = tripwires = None
     recheck_uid = None if uid is None else uid + 1
-    confinement = s.confinement(recheck_uid, box.home("recheck"), box.audit_log, recheck=True, binds=[box.work])
-    kernels = Kernels(lambda: Runner(box.work, s.timeout, confinement))
     try:
+        if uid is not None:  # sandboxed: the hidden paths are stand-ins there, watched
+            tripwires = Tripwires(s.tripwires, path + ".tripwires")
+        box = Box(path, student, s.assignment, tripwires)
+        confinement = s.confinement(recheck_uid, box.home("recheck"), box.audit_log, recheck=True,
+                                    binds=[box.work], tripwires=tripwires)
+        kernels = Kernels(lambda: Runner(box.work, s.timeout, confinement))
         try:
             make_box(s, box, uid)
         except BadSubmission as e:
@@ -95,13 +103,17 @@ def grade_submission(s: Settings, student: str, uid) -> dict:
         in_kernel = read_in_kernel_scores(s, box, nbgrader_ok, result)
         result["autograded"] = keep_autograded(s, box, result) if nbgrader_ok else None
         failed = recheck_notebooks(s, box, exercises, nbgrader_ok, in_kernel, result, kernels.fresh)
-        judge(result, exercises, failed, _audit_report(box.audit_log))
+        attempts = (tripwires.tripped() if tripwires else []) + _audit_report(box.audit_log)  # the kernel's first
+        judge(result, exercises, failed, list(dict.fromkeys(attempts)))
     finally:
-        kernels.close()
+        if kernels:
+            kernels.close()
         if uid is not None:
             kill_user(uid)
             kill_user(recheck_uid)
-        shutil.rmtree(box.path, ignore_errors=True)
+        if tripwires:
+            tripwires.close()
+        shutil.rmtree(path, ignore_errors=True)
     return result
 
 
@@ -247,7 +259,8 @@ def _nbgrader_config(s: Settings, box: Box, uid):
                                            else p for p in pps]
     # nbgrader runs a notebook where it was submitted (the kernel's cwd), writes it to autograded/
     c.SandboxKernelManager.confinement = s.confinement(uid, box.home("nbgrader"), box.audit_log,
-                                                       ro_binds=[box.submitted, box.autograded])
+                                                       ro_binds=[box.submitted, box.autograded],
+                                                       tripwires=box.tripwires)
     return c
 
 

@@ -164,8 +164,8 @@ SPECIAL = ["correct", "blank", "crash_toplevel", "invalid_json", "duplicated", "
 KINDS = SPECIAL + list(APPENDED)
 #: kinds whose in-kernel test is fooled: the re-check must score 0 and flag them
 TAMPERING = ["t_rebind", "t_transformer", "t_custom_exc", "t_displayhook"]
-#: tampering that isolation prevents (the files are not there): must score 0, flagged "access"
-#: by the kernel's audit hook
+#: tampering that isolation prevents (only empty stand-ins are there): must score 0, flagged
+#: "access" (the stand-ins opened, bpkit_grade.tripwire)
 PREVENTED = ["t_gradebook", "t_solutions"]
 
 
