@@ -53,6 +53,12 @@ def forward_max_square(x, y, z):
     return (p, q, -r, r * r, r * r + z)
 """
 MISTAKE_SAYS = "computed r = y - q instead of q - y"
+# what the mistaken student also hands in: live script in an output and in a markdown answer, if
+# it reached the instructor's Formgrader unsanitized
+XSS = "window.bpkitHubXss = 1"
+XSS_CELLS = [nbformat.v4.new_markdown_cell(f"My answer. <script>{XSS}</script>"),
+             nbformat.v4.new_code_cell(f"from IPython.display import HTML, display\n"
+                                       f"display(HTML('<b>bold</b><script>{XSS}</script>'))")]
 CLICKS = "correct"                # the student who logs in and clicks in Chromium
 PASSWORD = os.urandom(12).hex()   # their password (PAM, as the hub checks it)
 # nbgrader's instructor tools, which students' servers must not offer (docs/hub/jupyterhub_config.py)
@@ -222,6 +228,7 @@ def run_term(hub, course: Path, exchange: Path, ui) -> dict:
         if kind == "mistake":
             cell = next(c for c in nb.cells if c.cell_type == "code" and "def forward_max_square(" in c.source)
             cell.source = cell.source.rstrip() + "\n" + MISTAKE
+            nb.cells += XSS_CELLS
         status, saved = hub.user_api(student, "PUT", path, {"type": "notebook", "format": "json", "content": nb})
         assert status == 200, f"{student} could not save the notebook: {status} {saved}"
         out["submitted"][student] = _act(hub, ui, kind, student, "submit")
@@ -282,6 +289,40 @@ def test_students_fetch_submit_and_get_their_own_feedback(term):
     # the notebook's own text mentions NotImplementedError once; the blank one's checks raise it
     raised = {kind: page[kind].count("NotImplementedError") for kind in STUDENTS}
     assert raised["blank"] > raised["correct"] == raised["mistake"], raised
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_instructors_formgrader_shows_the_course_with_student_script_inert(term):
+    """The hub points the instructor's Formgrader at the course (before: it looked in their home
+    and listed nothing), so it also reads the course's sanitizer: the mistaken student's script,
+    in an output and in markdown, is not in the submission view's page (nor in their feedback)."""
+    hub = term["hub"]
+    status, assignments = hub.user_api(INSTRUCTOR, "GET", "formgrader/api/assignments")
+    assert status == 200, f"the instructor's Formgrader API: {status} {assignments}"
+    listed = {a["name"]: a["num_submissions"] for a in assignments}
+    assert listed.get(ASG) == len(STUDENTS), f"the instructor's Formgrader lists {listed}"
+    status, notebooks = hub.user_api(INSTRUCTOR, "GET", f"formgrader/api/submitted_notebooks/{ASG}/{NB[:-6]}")
+    assert status == 200, f"{status} {notebooks}"
+    ids = {n["student"]: n["id"] for n in notebooks}
+    assert set(ids) == set(STUDENTS.values()), ids
+    status, page = hub.user_page(INSTRUCTOR, f"formgrader/submissions/{ids[STUDENTS['mistake']]}/")
+    assert status == 200 and "forward_max_square" in page, f"the submission view: {status} {page[:2000]}"
+    assert "<b>bold</b>" in page, "the student's harmless HTML is gone from the submission view"
+    assert f"<script>{XSS}" not in page, "a student's <script> reaches the instructor's Formgrader page"
+    assert f"<script>{XSS}" not in term["feedback"][STUDENTS["mistake"]][0], "and their feedback page"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_what_sudo_course_grade_wrote_belongs_to_the_instructor(term):
+    """Grading runs as root; what it writes in the course (autograded/, grades/) is handed to the
+    course folder's owner (before: root's, which the instructor could not change or remove)."""
+    course = term["course"]
+    wrote = [p for d in ("autograded", "grades") for p in (course / d, *(course / d).rglob("*"))]
+    owner = course.stat().st_uid
+    assert len(wrote) > len(STUDENTS) + 2, wrote
+    assert not [str(p) for p in wrote if p.lstat().st_uid != owner], f"not the instructor's ({owner})"
 
 
 @pytest.mark.slow

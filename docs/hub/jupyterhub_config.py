@@ -15,7 +15,9 @@ What it sets up:
 - nbgrader's exchange, created here with the permissions that keep students apart as far as
   nbgrader's exchange allows (see docs/instructor.md for what it cannot do);
 - nbgrader's instructor tools (Formgrader, Course List, Create Assignment) turned off in
-  students' servers by a Jupyter config folder that only their servers read; yours keep them.
+  students' servers by a Jupyter config folder that only their servers read; yours keep them,
+  pointed at the course: its folder is a Jupyter config folder of your server, so the Formgrader
+  reads the course's nbgrader_config.py (the course, and its sanitizer for student HTML).
 """
 import json
 import os
@@ -39,6 +41,8 @@ EXCHANGE = os.environ.get("BPKIT_HUB_EXCHANGE", "/srv/nbgrader/exchange")
 STUDENT_ENV = os.environ.get("BPKIT_HUB_STUDENT_ENV", "/opt/bpkit-student")
 # the instructor's environment: the .venv ./course makes in the instructor's course folder
 INSTRUCTOR_ENV = os.environ.get("BPKIT_HUB_INSTRUCTOR_ENV", "/home/instructor/bpkit/.venv")
+# the course folder (a checkout of this repository, holding nbgrader_config.py) in your home
+INSTRUCTOR_COURSE = os.path.dirname(INSTRUCTOR_ENV)
 # a Jupyter config folder that students' servers read (JUPYTER_CONFIG_PATH), written below
 STUDENT_JUPYTER_CONFIG = os.environ.get("BPKIT_HUB_STUDENT_JUPYTER_CONFIG", "/etc/bpkit/student-jupyter")
 
@@ -65,8 +69,11 @@ def pre_spawn_hook(spawner):
     spawner.cmd = [os.path.join(env, "bin", "jupyterhub-singleuser")]
     spawner.environment = dict(spawner.environment,
                                PATH=os.path.join(env, "bin") + os.pathsep + "/usr/local/bin:/usr/bin:/bin")
-    if name not in INSTRUCTORS:
-        spawner.environment["JUPYTER_CONFIG_PATH"] = STUDENT_JUPYTER_CONFIG
+    # nbgrader's Formgrader reads nbgrader_config.py from the Jupyter config folders and the
+    # folder the server starts in (the home folder); the course's folder, as one of the former,
+    # gives it the course (CourseDirectory.root) and the course's HTML sanitizer
+    config = INSTRUCTOR_COURSE if name in INSTRUCTORS else STUDENT_JUPYTER_CONFIG
+    spawner.environment["JUPYTER_CONFIG_PATH"] = config
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook
