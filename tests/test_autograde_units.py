@@ -478,3 +478,19 @@ def test_the_merged_score_never_exceeds_the_points_and_a_higher_in_kernel_one_is
     low = verdict(EX3, 1.0, "", in_kernel=2.0)
     assert (low["score"], low["flag"]) == (3.0, "mismatch")
     assert verdict(EX3, 1.0, "forged", in_kernel=3.0, forged=True)["score"] == 0.0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="what root wrote is handed back only when run as root")
+def test_what_grading_as_root_writes_in_the_course_belongs_to_the_courses_owner(tmp_path):
+    from bpkit_grade.merge import give_back
+
+    course = tmp_path / "course"
+    (course / "autograded" / "ann" / "a" / "sub").mkdir(parents=True)
+    (course / "autograded" / "ann" / "a" / "a.ipynb").write_text("{}")
+    (course / "autograded" / "ann" / "a" / "sub" / "data.txt").write_text("x")
+    (course / "autograded" / "bob").mkdir()
+    os.chown(course, 64123, 64124)  # the instructor's folder; root made the rest, as sudo does
+    give_back(str(course), os.path.join("autograded", "ann", "a"))
+    owners = {str(p.relative_to(course)): (p.lstat().st_uid, p.lstat().st_gid) for p in course.rglob("*")}
+    assert owners.pop("autograded/bob") == (0, 0)  # not written now: left alone
+    assert owners and set(owners.values()) == {(64123, 64124)}, owners

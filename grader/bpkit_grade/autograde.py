@@ -37,7 +37,7 @@ import sys
 import time
 import warnings
 
-from bpkit_grade.merge import merge, write_csv
+from bpkit_grade.merge import give_back, merge, write_csv
 from bpkit_grade.recheck import compare, decode, encode
 from bpkit_grade.results import STATUS_FAILED, STATUS_FLAGGED, STATUS_OK, printable
 from bpkit_grade.settings import Settings, load_exercises, preflight, prepare
@@ -90,6 +90,7 @@ def main(argv=None) -> int:
         results = grade_all(s, jobs)
         csv_path = os.path.join(s.root, "grades", f"{args.assignment}.csv")
         write_csv(csv_path, s.points, results)
+        give_back(s.root, os.path.relpath(csv_path, s.root))
         summary(args.assignment, results, csv_path, time.monotonic() - t_start)
         return 0
     finally:
