@@ -279,9 +279,10 @@ def test_a_silenced_audit_hook_still_gets_the_attempt_reported_and_finds_nothing
     solution = os.path.join(attacked["course"], "solutions", "toy", "toy.ipynb")
     assert f"found ['{solution}', " in out, out  # its empty stand-in
     assert row["score"] == "0" and row["status"] == "flagged" and "access" in row["flags"], why
-    # the classmates' folder listed, the solution and the gradebook opened: three, told from outside
+    # the classmates' folder and the run's work folder listed, the solution and the gradebook
+    # opened: four, told from outside
     submitted = os.path.join(attacked["course"], "submitted")
-    assert f"tried to open 3 hidden path(s), e.g. {submitted};" in row["reason"], why
+    assert f"tried to open 4 hidden path(s), e.g. {submitted};" in row["reason"], why
 
 
 def test_temporary_space_is_bounded_private_and_gone_afterwards(attacked):

@@ -214,3 +214,31 @@ def test_opening_a_hidden_path_is_reported_by_the_kernel_not_by_the_process(tmp_
         assert honest.tripped() == []
     finally:
         honest.close()
+
+
+@needs_sandbox
+def test_listing_the_runs_work_folder_is_reported_and_shows_only_the_submissions_own(tmp_path):
+    """The work folder holds every submission's folder under a random name: listing it is the only
+    way to a classmate's, and the listing is of a watched stand-in (no audit hook here either)."""
+    from bpkit_grade.tripwire import Tripwires, plan
+
+    (tmp_path / "s-classmate").mkdir()
+    (tmp_path / "s-classmate" / "toy.ipynb").write_text("a classmate's answers")
+    wanted = plan([tmp_path], private={str(tmp_path)})
+    probe = (f"import os\nprint(sorted(os.listdir({str(tmp_path)!r})))\n"
+             f"print(os.path.exists({str(tmp_path / 's-classmate')!r}))")
+    t = Tripwires(wanted, str(tmp_path / "tw"))
+    try:
+        c = confinement(tmp_path, tripwires=t.binds())
+        # bwrap making the home's mount point in the stand-in is no attempt; nor is running there
+        code = "import bpkit, bpkit.checks, numpy, IPython, os; os.listdir('.'); print(bpkit.var(2.0) * 3)"
+        done = subprocess.run(c.argv([sys.executable, "-c", code]), cwd=c.home, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert t.tripped() == []
+        done = subprocess.run(c.argv([sys.executable, "-c", probe]), cwd=c.home, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n")[:2] == ["['box']", "False"], done.stdout
+        assert t.tripped() == [str(tmp_path)]
+    finally:
+        t.close()
+    assert (tmp_path / "s-classmate" / "toy.ipynb").read_text() == "a classmate's answers"

@@ -10,7 +10,8 @@ over ZeroMQ's ``ipc`` transport, socket files in its home) with this view of the
     the exchange, the registry for the re-check); ``tripwires`` puts a stand-in, watched from
     outside (``bpkit_grade.tripwire``), at each hidden path instead,
   * ``cover``: folders replaced by an empty one (the run's work folder: every other submission),
-    then the submission's own folders bound back in (``binds`` writable, ``ro_binds`` read-only),
+    a watched stand-in if ``tripwires`` has one, then the submission's own folders bound back in
+    (``binds`` writable, ``ro_binds`` read-only),
   * a private, size-limited ``/tmp``, ``/var/tmp``, ``/dev/shm`` (``tmp_size`` bytes each), gone
     with the sandbox.
 Inside, this module (still root, in the sandbox) hands the kernel's connection file to the
@@ -58,7 +59,8 @@ class Confinement:
             where the kernel's connection file and ipc sockets go
     uid     the uid it runs as (None: not root, run as the caller, unsandboxed)
     roots, keep, hide   what it sees of the course
-    cover   folders shown empty (the run's work folder), before binds/ro_binds
+    cover   folders shown empty (the run's work folder; its stand-in if tripwires has one), before
+            binds/ro_binds
     binds, ro_binds     the submission's own folders, shown writable / read-only (if they exist)
     audit   the file its audit hook reports to ("" for none)
     tripwires   (hidden path, its stand-in): bound read-only over the path, or where it would be
@@ -126,7 +128,7 @@ class Confinement:
         wired = dict(self.tripwires)
         for path, stand_in in self.tripwires:
             if inside(path, self.cover):
-                continue  # another submission's: nothing at all
+                continue  # the cover itself (bound below) or another submission's: nothing at all
             tops = sorted((t for t in fresh if inside(path, [t])), key=len)
             if tops and not inside(path, self.keep):
                 a += parents(tops[-1], path)  # a mount point in a fresh tmpfs: made there
@@ -141,8 +143,12 @@ class Confinement:
                 a += ["--tmpfs", path, "--remount-ro", path]
             elif os.path.exists(path):
                 a += ["--ro-bind", "/dev/null", path]
-        for path in self.cover:
-            a += ["--tmpfs", path]
+        for path in self.cover:  # a watched stand-in (writable: bwrap makes mount points in it) or empty
+            if path not in wired:
+                a += ["--tmpfs", path]
+                continue
+            tops = sorted((t for t in fresh if inside(path, [t])), key=len)
+            a += (parents(tops[-1], path) if tops else []) + ["--bind", wired[path], path]
 
         def under_cover(path):
             tops = [c for c in self.cover if inside(path, [c])]

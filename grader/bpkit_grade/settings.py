@@ -153,7 +153,8 @@ def _prepare(args, root, config, coursedir, db_url, db_file, workroot) -> Settin
         submission_timeout=args.submission_timeout,
         seed=args.seed if args.seed is not None else secrets.randbits(32), jobs=args.jobs,
         uid_base=_uid_base(args), roots=roots, keep=keep, hide=hide, hide_recheck=hide_recheck,
-        tripwires=tripwire.plan(wired, {os.path.abspath(p) for p in private}))
+        # the work folder too: the only way to a classmate's sandbox is listing it (mkdtemp names)
+        tripwires=tripwire.plan(wired + [workroot], {os.path.abspath(p) for p in private + [workroot]}))
 
 
 def _template_gradebook(db_file: str, template: str, course_id: str, asg: str):

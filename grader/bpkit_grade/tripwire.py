@@ -3,7 +3,8 @@
 In a sandbox the gradebook, ``solutions/``, ``source/``, ``.git``, ``submitted/``, the exchange
 and the rest of the course folder are not themselves: each is a stand-in bound in from a folder
 of the submission's own -- an empty file, or a folder that holds stand-ins of the names in it
-(never their content; nothing at all in the folders named after students). The grader watches
+(never their content; nothing at all in the folders named after students, nor in the run's
+work folder, where a sandbox binds only its own submission's folders back in). The grader watches
 the stand-ins with inotify from outside the sandbox. So it is the Linux kernel, not the
 student's process, that says a stand-in was opened or listed: student code can neither silence
 that report nor make it up, unlike the audit hook in its own process (``bpkit_grade._audit``,
