@@ -3,7 +3,8 @@
 Four implementations of the same function on the same numbers:
   numpy    hand-written NumPy, the way one writes it for a homework (fused softmax-NLL gradient,
            no gradient for the input images); numpy+dX: the same plus the input gradient, the
-           work bpkit.layers does;
+           work bpkit.layers does; numpy-kept: the same arithmetic with every intermediate kept
+           in an array of its own, as the graph engine keeps every value and gradient;
   graph    bpkit's graph engine: bp.var weights, @, relu, log_softmax, indexing, bp.sum;
   layers   bpkit.layers: Linear, ReLU, LogSoftmax, NLL in a Sequential;
   torch    PyTorch on the CPU, when it is installed (autograd, float64 like the others).
@@ -61,6 +62,36 @@ def numpy_step(Ws, bs, X, y, input_grad=False):
     if input_grad:
         g1 @ W1.T  # d loss / d X: the same work Linear.backward does for the first layer
     return loss, [dW1, dW2, dW3], [db1, db2, db3]
+
+
+def numpy_kept_step(Ws, bs, X, y):
+    """``numpy_step`` with every intermediate array a name of its own, as the graph engine keeps
+    each vertex's value and gradient: ``X @ W1`` and ``+ b1`` two arrays, the ReLU's gradient a
+    new one (NumPy cannot reuse a temporary that is still referred to). The same arithmetic;
+    what differs from ``numpy_step`` is only the memory touched."""
+    (W1, W2, W3), (b1, b2, b3) = Ws, bs
+    m1 = X @ W1
+    h1 = m1 + b1
+    r1 = np.maximum(h1, 0)
+    m2 = r1 @ W2
+    h2 = m2 + b2
+    r2 = np.maximum(h2, 0)
+    m3 = r2 @ W3
+    logits = m3 + b3
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    q = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(len(y))
+    loss = -q[rows, y].sum()
+    g3 = np.exp(q)
+    g3[rows, y] -= 1
+    dW3, db3 = r2.T @ g3, g3.sum(axis=0)
+    g_r2 = g3 @ W3.T
+    g2 = g_r2 * (h2 > 0)
+    dW2, db2 = r1.T @ g2, g2.sum(axis=0)
+    g_r1 = g2 @ W2.T
+    g1 = g_r1 * (h1 > 0)
+    dW1, db1 = X.T @ g1, g1.sum(axis=0)
+    return loss, [dW1, dW2, dW3], [db1, db2, db3]  # every name above is alive until here
 
 
 # ----- bpkit's graph engine --------------------------------------------------------------------
@@ -137,7 +168,8 @@ def compare(batch, repeats=7, seed=0, use_torch=True):
     runs = {"numpy": lambda: numpy_step(Ws, bs, X, y),
             "graph": lambda: graph_step(Ws, bs, X, y),
             "layers": lambda: layers_step(net, X, y),
-            "numpy+dX": lambda: numpy_step(Ws, bs, X, y, input_grad=True)}
+            "numpy+dX": lambda: numpy_step(Ws, bs, X, y, input_grad=True),
+            "numpy-kept": lambda: numpy_kept_step(Ws, bs, X, y)}
     torch_info = None
     if use_torch and torch_available():
         import torch

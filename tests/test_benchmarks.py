@@ -119,7 +119,7 @@ def test_mlp_compares_every_implementation_with_numpy(quick):
     assert [(run["batch"], run["repeats"]) for run in res["mlp"]] == [tuple(b) for b in cfg["mlp_batches"]]
     for run in res["mlp"]:
         impl = run["implementations"]
-        assert set(impl) >= {"numpy", "graph", "layers", "numpy+dX"}
+        assert set(impl) >= {"numpy", "graph", "layers", "numpy+dX", "numpy-kept"}
         for name, s in impl.items():
             check_summary(s, run["repeats"], f"MLP batch {run['batch']} {name}")
             check_ratio(run["ratio_over_numpy"][name], s["median"], impl["numpy"]["median"],
