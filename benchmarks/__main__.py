@@ -129,8 +129,8 @@ GRAPH_WHY = (
     "code, whose temporaries NumPy frees and reuses at once{memory}. Where glibc hands freed "
     "memory back to the system at the end of a step (page faults per step above zero), the next "
     "step faults fresh, zeroed pages in again; the same comparison in a Python whose allocator "
-    "keeps freed memory is the second number above. The finiteness check of every new value (which names the first NaN) "
-    "costs under 1%. Against the hand-written code with every array kept as bpkit keeps it "
+    "keeps freed memory is the second number above. The finiteness check of every new value "
+    "(which names the first NaN) costs under 1%. Against the hand-written code with every array kept as bpkit keeps it "
     "(numpy-kept, the same arithmetic) the graph engine measures {kept} (medians): the rest of "
     "the gap is that memory, which the course keeps on purpose. The best times of the run give "
     "{best:.2f}×; on this shared machine the medians move by several percent from run to run.")

@@ -1,6 +1,6 @@
 """Vector networks: an MLP 784-512-512-10 (ReLU, log-softmax + NLL), forward + backward.
 
-Four implementations of the same function on the same numbers:
+The same function on the same numbers, implemented in several ways:
   numpy    hand-written NumPy, the way one writes it for a homework (fused softmax-NLL gradient,
            no gradient for the input images); numpy+dX: the same plus the input gradient, the
            work bpkit.layers does; numpy-kept: the same arithmetic with every intermediate kept

@@ -125,14 +125,17 @@ class Confinement:
                 if os.path.exists(path) and not os.path.relpath(path, root).startswith(".."):
                     a += parents(root, path) + ["--ro-bind", path, path]
         fresh = PRIVATE + self.roots  # tmpfs made above: what is in them is not there unless bound
+
+        def in_fresh(path):
+            """The folders to a mount point in a fresh tmpfs, made crossable (none elsewhere)."""
+            tops = sorted((t for t in fresh if inside(path, [t])), key=len)
+            return parents(tops[-1], path) if tops else []
+
         wired = dict(self.tripwires)
         for path, stand_in in self.tripwires:
             if inside(path, self.cover):
                 continue  # the cover itself (bound below) or another submission's: nothing at all
-            tops = sorted((t for t in fresh if inside(path, [t])), key=len)
-            if tops and not inside(path, self.keep):
-                a += parents(tops[-1], path)  # a mount point in a fresh tmpfs: made there
-            a += ["--ro-bind", stand_in, path]
+            a += ([] if inside(path, self.keep) else in_fresh(path)) + ["--ro-bind", stand_in, path]
         for root in sorted(self.roots, key=len):
             a += ["--remount-ro", root]
 
@@ -144,11 +147,7 @@ class Confinement:
             elif os.path.exists(path):
                 a += ["--ro-bind", "/dev/null", path]
         for path in self.cover:  # a watched stand-in (writable: bwrap makes mount points in it) or empty
-            if path not in wired:
-                a += ["--tmpfs", path]
-                continue
-            tops = sorted((t for t in fresh if inside(path, [t])), key=len)
-            a += (parents(tops[-1], path) if tops else []) + ["--bind", wired[path], path]
+            a += in_fresh(path) + (["--bind", wired[path], path] if path in wired else ["--tmpfs", path])
 
         def under_cover(path):
             tops = [c for c in self.cover if inside(path, [c])]
