@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops import OPS, call
+from .ops import OPS, call, unbroadcast
 from .values import as_value, shape, size
 
 
@@ -50,7 +50,7 @@ def topological_order(output):
 def vjp(node, k, g):
     """g J^{k->node}: the gradient ``g`` of ``node`` carried back along the edge from parent k."""
     values = [p.value for p in node.parents]
-    return call(OPS[node.op].vjp(k), [g, node.value, *values], node.attrs)
+    return unbroadcast(call(OPS[node.op].vjp(k), [g, node.value, *values], node.attrs), values[k])
 
 
 def one_hot_jacobian(out_value, in_value, pull_back):
@@ -119,6 +119,8 @@ def backprop(output, seed=None, order=None, on_step=None):
                 contribution = f(*args) if attrs is None else f(*args, **attrs)
             except ZeroDivisionError:
                 contribution = call(f, args, attrs)
+            if type(contribution) is not float:  # an array: summed back to the parent's shape
+                contribution = unbroadcast(contribution, parent.value)  # if it was broadcast
             previous = grads.get(parent)
             grads[parent] = contribution if previous is None else previous + contribution
             if terms is not None:

@@ -5,6 +5,9 @@ Each op is one :class:`Op` entry holding
   * ``vjps``: one vector-Jacobian product per argument. ``vjps[k](g, out, *values, **attrs)``
     returns ``g J^{k->i}``: the gradient ``g`` of the vertex's output, carried back along the
     edge from argument ``k``. That is one term of the backward pass ``p^j = sum_i p^i J^{j->i}``.
+    It is written as the math reads (add's is ``g``, mul's ``g * b``), in the shape the output
+    has; where NumPy broadcast the argument, the backward pass sums it back down to the
+    argument's shape (:func:`unbroadcast`), in one place for every op.
 
 An op never builds a Jacobian matrix; :func:`bpkit.backprop.edge_jacobian` recovers one from the
 vector-Jacobian product when a lesson wants to look at it.
@@ -92,20 +95,20 @@ def call(f, args, attrs=None):
 
 # ----- elementwise arithmetic (broadcasting as NumPy does) ----------------------------------
 _define("add", "+", lambda a, b: a + b,
-        lambda g, out, a, b: unbroadcast(g, a),
-        lambda g, out, a, b: unbroadcast(g, b),
+        lambda g, out, a, b: g,
+        lambda g, out, a, b: g,
         doc="a + b.  d/da = 1, d/db = 1: add distributes the gradient unchanged.")
 _define("sub", "-", lambda a, b: a - b,
-        lambda g, out, a, b: unbroadcast(g, a),
-        lambda g, out, a, b: unbroadcast(-g, b),
+        lambda g, out, a, b: g,
+        lambda g, out, a, b: -g,
         doc="a - b.  d/da = 1, d/db = -1.")
 _define("mul", "*", lambda a, b: a * b,
-        lambda g, out, a, b: unbroadcast(g * b, a),
-        lambda g, out, a, b: unbroadcast(g * a, b),
+        lambda g, out, a, b: g * b,
+        lambda g, out, a, b: g * a,
         doc="a * b.  d/da = b, d/db = a: multiply swaps the inputs.")
 _define("div", "/", lambda a, b: a / b,
-        lambda g, out, a, b: unbroadcast(g / b, a),
-        lambda g, out, a, b: unbroadcast(-g * out / b, b),
+        lambda g, out, a, b: g / b,
+        lambda g, out, a, b: -g * out / b,
         doc="a / b.  d/da = 1/b, d/db = -a/b^2.")
 _define("neg", "-", lambda a: -a,
         lambda g, out, a: -g,
@@ -139,8 +142,8 @@ _define("relu", "relu", lambda a: np.maximum(a, 0.0),
         lambda g, out, a: g * (a > 0),
         doc="max(a, 0).  d/da = 1 where a > 0, else 0.")
 _define("maximum", "max", np.maximum,
-        lambda g, out, a, b: unbroadcast(g * (a > b), a),
-        lambda g, out, a, b: unbroadcast(g * (a <= b), b),
+        lambda g, out, a, b: g * (a > b),
+        lambda g, out, a, b: g * (a <= b),
         doc="elementwise max(a, b).  The gradient goes to the larger input (to b on a tie): "
             "max routes the gradient.")
 
@@ -156,13 +159,13 @@ def _prod(*xs):
 def _prod_vjp(k):
     def vjp(g, out, *xs):
         others = _prod(*(x for i, x in enumerate(xs) if i != k)) if len(xs) > 1 else 1.0
-        return unbroadcast(g * others, xs[k])
+        return g * others
     return vjp
 
 
 def _wsum_vjp(k):
     def vjp(g, out, *xs, weights):
-        return unbroadcast(g * weights[k], xs[k])
+        return g * weights[k]
     return vjp
 
 
