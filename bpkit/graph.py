@@ -22,6 +22,7 @@ Rules worth knowing
 """
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
@@ -220,10 +221,13 @@ def _evaluate(node, f, values, stacklevel):
         value = call(f, values, attrs)
     except (ValueError, IndexError, TypeError) as e:
         raise ShapeError(f"{node.op} of {_describe(node.parents)}: {e}") from None
-    if type(value) is not float:
+    if type(value) is float:
+        finite = math.isfinite(value)  # one number: no need to look further
+    else:
         value = tidy(value)
+        finite = is_finite(value)
     node.value = value
-    if not is_finite(value) and all(is_finite(v) for v in values):
+    if not finite and all(is_finite(v) for v in values):
         inputs = "; ".join(f"{p.label()} = {format_value(p.value)}" for p in node.parents)
         warnings.warn(f"{node.label()} ({node.op} of {inputs}) is {format_value(node.value)}: "
                       f"the first non-finite value in this graph", NonFiniteWarning,
