@@ -206,7 +206,10 @@ def main(argv=None):
             res["scalar_dag_sizes"] = []
             for n in cfg["dag_other_sizes"]:
                 say(f"scalar DAG of {n:,} ops, collector on and off")
-                reps = cfg["dag_repeats"] if n <= 20_000 else 3
+                # a small DAG takes a few ms a round: as many rounds as the large one's total
+                # work, so that the median settles (7 rounds of 2,000 ops moved by +-0.1x
+                # from run to run, and a fresh process's first rounds ran faster than the rest)
+                reps = max(3, cfg["dag_repeats"] * cfg["dag_ops"] // n)
                 res["scalar_dag_sizes"].append({
                     "n_ops": n, "on": scalar.compare_dag(n, repeats=reps),
                     "off": scalar.compare_dag(n, repeats=reps, collector=False)})

@@ -210,13 +210,13 @@ def _scalar_sizes(results):
     if len(rows) < 2:
         return []
     out = ["bpkit / micrograd (build + backward, medians) by the size of the random DAG:", "",
-           "| ops | collector on | collector off | bpkit µs/vertex (on, off) | "
-           "micrograd µs/vertex (on, off) |", "|---|---|---|---|---|"]
+           "| ops | rounds | collector on | collector off | bpkit µs/vertex (on, off) | "
+           "micrograd µs/vertex (on, off) |", "|---|---|---|---|---|---|"]
     for on, off in sorted(rows, key=lambda r: r[0]["n_ops"]):
         def per_vertex(lib):
             return ", ".join(f"{d['libraries'][lib]['build_plus_backward']['median'] / d['n_nodes'] * 1e6:.2f}"
                              for d in (on, off) if d)
-        out.append(f"| {on['n_ops']:,} | {_x(on['ratio_bpkit_over_micrograd']['build_plus_backward'])} | "
+        out.append(f"| {on['n_ops']:,} | {on['repeats']} | {_x(on['ratio_bpkit_over_micrograd']['build_plus_backward'])} | "
                    f"{_x(off['ratio_bpkit_over_micrograd']['build_plus_backward']) if off else '–'} | "
                    f"{per_vertex('bpkit')} | {per_vertex('micrograd')} |")
     out.append("")
