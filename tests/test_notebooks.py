@@ -13,6 +13,7 @@ For each of the five assignments:
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -170,6 +171,27 @@ def test_the_visible_checks_drift_test_forgives_only_the_last_bits_of_a_number()
         changed = json.dumps(committed).replace(*drift)
         assert changed != json.dumps(committed), drift
         assert not same(committed, json.loads(changed)), drift
+
+
+def test_generate_keeps_a_visible_checks_file_that_differs_only_in_the_last_bits(tmp_path):
+    """`./course generate` rewrites visible-checks.json only when something really changed: the
+    last bits of a number from another machine's BLAS leave the committed file as it is."""
+    from bpkit_grade.visible import CHECKS_FILE, render, write
+    name = ASSIGNMENTS[0]
+    folder = tmp_path / "solutions" / name
+    folder.mkdir(parents=True)
+    fresh = render(name)
+    number = next(n for n in re.findall(r"-?\d+\.\d{12,}", fresh))
+    nudged = repr(math.nextafter(float(number), math.inf))  # the next float up: one last bit
+    noisy = fresh.replace(number, nudged, 1)
+    (folder / CHECKS_FILE).write_text(noisy)
+    assert write(tmp_path, name) == (folder / CHECKS_FILE, False)
+    assert (folder / CHECKS_FILE).read_text() == noisy              # left as it was
+    (folder / CHECKS_FILE).write_text(fresh.replace(number, repr(float(number) + 0.5), 1))
+    assert write(tmp_path, name) == (folder / CHECKS_FILE, True)
+    assert (folder / CHECKS_FILE).read_text() == fresh              # a real change: rewritten
+    (folder / CHECKS_FILE).unlink()
+    assert write(tmp_path, name)[1] and (folder / CHECKS_FILE).read_text() == fresh
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)

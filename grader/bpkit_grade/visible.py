@@ -69,10 +69,19 @@ def render(assignment: str) -> str:
     return json.dumps(build(assignment), indent=1, ensure_ascii=False) + "\n"
 
 
-def write(course: Path, assignment: str) -> Path:
+def write(course: Path, assignment: str) -> tuple[Path, bool]:
+    """Write the file from the registry -> (its path, whether it changed). A file that differs
+    only in the last bits of a number (this machine's BLAS) is left as it is: regenerating
+    changes nothing in the instructor's diff unless something really changed."""
     path = course / "solutions" / assignment / CHECKS_FILE
-    path.write_text(render(assignment), encoding="utf-8")
-    return path
+    text = render(assignment)
+    try:
+        if same(json.loads(path.read_text(encoding="utf-8")), json.loads(text)):
+            return path, False
+    except (OSError, ValueError):  # missing or not JSON: written afresh
+        pass
+    path.write_text(text, encoding="utf-8")
+    return path, True
 
 
 def stale(course: Path, assignment: str) -> bool:
@@ -138,12 +147,13 @@ def main(argv=None) -> int:
             print(f"solutions/{n}/{CHECKS_FILE} is not current: run ./course generate {n}")
         return 1 if old else 0
     for n in names:
-        path = write(course, n)
+        path, changed = write(course, n)
         try:
             release(course, n)
         except ReleaseError as e:
             raise SystemExit(str(e)) from None
-        print(f"[course] wrote {path.relative_to(course)} and released notebooks/{n}/")
+        print(f"[course] {'wrote' if changed else 'kept (current)'} {path.relative_to(course)} "
+              f"and released notebooks/{n}/")
     return 0
 
 
