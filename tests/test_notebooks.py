@@ -194,6 +194,29 @@ def test_generate_keeps_a_visible_checks_file_that_differs_only_in_the_last_bits
     assert write(tmp_path, name)[1] and (folder / CHECKS_FILE).read_text() == fresh
 
 
+def _heading_ids(path):
+    """The anchors JupyterLab gives a notebook's headings (the text, spaces as hyphens)."""
+    nb = nbformat.read(path, as_version=4)
+    return {re.sub(r"\s+", "-", h.strip()) for cell in nb.cells if cell.cell_type == "markdown"
+            for h in re.findall(r"^#+\s+(.+)$", cell.source, re.M)}
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_link_of_a_student_notebook_leads_somewhere(name):
+    """A relative link in a markdown cell opens a file of the student edition, and its
+    ``#anchor`` (in this notebook or another) is a heading there."""
+    path = student_path(name)
+    nb = nbformat.read(path, as_version=4)
+    links = [link for cell in nb.cells if cell.cell_type == "markdown"
+             for link in re.findall(r"\]\(([^)\s]+)\)", cell.source) if not re.match(r"[a-z]+:", link)]
+    for link in links:
+        target, _, anchor = link.partition("#")
+        file = (path.parent / target).resolve() if target else path
+        assert file.is_file() and ROOT / "notebooks" in file.parents, f"{name}: {link} leads nowhere"
+        if anchor and file.suffix == ".ipynb":
+            assert anchor in _heading_ids(file), f"{name}: {link}: no heading {anchor!r} in {file.name}"
+
+
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_student_notebooks_hold_no_instructor_code(name):
     """The student version imports only bpkit: no registry, no reference, no grader."""
