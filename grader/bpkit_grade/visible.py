@@ -75,27 +75,26 @@ def write(course: Path, assignment: str) -> tuple[Path, bool]:
     changes nothing in the instructor's diff unless something really changed."""
     path = course / "solutions" / assignment / CHECKS_FILE
     text = render(assignment)
-    try:
-        if same(json.loads(path.read_text(encoding="utf-8")), json.loads(text)):
-            return path, False
-    except (OSError, ValueError):  # missing or not JSON: written afresh
-        pass
+    if _holds(path, text):
+        return path, False
     path.write_text(text, encoding="utf-8")
     return path, True
+
+
+def _holds(path: Path, text: str) -> bool:
+    """The file at ``path`` is the JSON ``text`` up to the last bits of a number (missing or not
+    JSON: no)."""
+    try:
+        return same(json.loads(path.read_text(encoding="utf-8")), json.loads(text))
+    except (OSError, ValueError):
+        return False
 
 
 def stale(course: Path, assignment: str) -> bool:
     """The committed file is missing, or differs from what the registry gives now in anything
     but the last bits of a number (BLAS and CPUs differ there: the file is written on one
     machine and checked on another)."""
-    path = course / "solutions" / assignment / CHECKS_FILE
-    if not path.exists():
-        return True
-    try:
-        committed = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return True
-    return not same(committed, json.loads(render(assignment)))
+    return not _holds(course / "solutions" / assignment / CHECKS_FILE, render(assignment))
 
 
 def same(a, b) -> bool:
