@@ -206,21 +206,16 @@ def apply(op_name, *args, name=None, **attrs):
     node.name = name
     node.op = op_name
     node.parents = tuple(parents)
-    node.attrs = attrs or None
+    node.attrs = attrs = attrs or None
     node.requires_grad = requires_grad
-    _evaluate(node, op.forward, values, stacklevel=4)
-    return node
-
-
-def _evaluate(node, f, values, stacklevel):
-    """``node.value = f(*values)``: a shape error, or the first NaN/inf, names the vertex."""
-    attrs = node.attrs
+    # its value, f^i of its parents' values (a shape error, or the first NaN/inf, names it)
+    f = op.forward
     try:
         value = f(*values) if attrs is None else f(*values, **attrs)
     except ZeroDivisionError:  # Python floats; NumPy floats give inf or nan instead
         value = call(f, values, attrs)
     except (ValueError, IndexError, TypeError) as e:
-        raise ShapeError(f"{node.op} of {_describe(node.parents)}: {e}") from None
+        raise ShapeError(f"{op_name} of {_describe(node.parents)}: {e}") from None
     if type(value) is float:
         finite = math.isfinite(value)  # one number: no need to look further
     else:
@@ -228,10 +223,15 @@ def _evaluate(node, f, values, stacklevel):
         finite = is_finite(value)
     node.value = value
     if not finite and all(is_finite(v) for v in values):
-        inputs = "; ".join(f"{p.label()} = {format_value(p.value)}" for p in node.parents)
-        warnings.warn(f"{node.label()} ({node.op} of {inputs}) is {format_value(node.value)}: "
-                      f"the first non-finite value in this graph", NonFiniteWarning,
-                      stacklevel=stacklevel)
+        _warn_non_finite(node)
+    return node
+
+
+def _warn_non_finite(node):
+    inputs = "; ".join(f"{p.label()} = {format_value(p.value)}" for p in node.parents)
+    # stacklevel 4: past this function, apply and the operator (or bpkit function) that called it
+    warnings.warn(f"{node.label()} ({node.op} of {inputs}) is {format_value(node.value)}: "
+                  f"the first non-finite value in this graph", NonFiniteWarning, stacklevel=4)
 
 
 def _unary(op_name, doc_name):
@@ -327,8 +327,8 @@ class Graph:
         for node in self.nodes:
             if node.op is None:
                 node.value = as_value(node.value)
-            else:
-                _evaluate(node, OPS[node.op].forward, [p.value for p in node.parents], stacklevel=3)
+            else:  # computed as when the vertex was made
+                node.value = apply(node.op, *node.parents, name=node.name, **(node.attrs or {})).value
         return self.output.value
 
     def backward(self, seed=None):
