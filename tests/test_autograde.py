@@ -286,3 +286,30 @@ def test_each_result_scores_its_share_and_the_feedback_says_which(credit_class, 
     assert sentence in shown, cell.outputs
     page = _text(os.path.join(course, "feedback", kind, CREDIT_ASG, f"{CREDIT_ASG}.html"))
     assert sentence in page and "dy:" in page.split(sentence, 1)[1][:300], page[:2000]
+
+
+def test_without_root_the_class_is_graded_unsandboxed_and_the_instructor_is_told(tmp_path):
+    """Not root, bpkit-grade runs student code as the instructor, without a private view (docs/
+    instructor.md says so, and so does its warning) -- and it grades. Until the preflight knew
+    this it stopped at 'gradebook visible' and graded nothing. Run as root here, with
+    ``os.geteuid`` answering 1000 in bpkit-grade's process (and its forked workers): the code
+    paths without a sandbox uid are the ones a user account takes."""
+    course, asg = str(tmp_path), "toy"
+    shutil.copytree(os.path.join(HERE, "fixtures", "course", "solutions"), os.path.join(course, "solutions"))
+    shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), course)
+    run(["nbgrader", "generate_assignment", asg], course)
+    exercises = load_exercises(TOY_REGISTRY, asg)
+    kinds = ["correct", "blank", *list(TOY_MISTAKES)[:1]]
+    sc.make_class(course, asg, exercises, kinds, TOY_MISTAKES)
+    as_a_user = ("import os, sys; os.geteuid = lambda: 1000; from bpkit_grade.autograde import main; "
+                 "sys.exit(main(sys.argv[1:]))")
+    log = run([sys.executable, "-c", as_a_user, asg, "-j", "1", "-t", TIMEOUT, "--seed", "1",
+               "--exercises", TOY_REGISTRY], course)
+    assert "warning: not root, so student code runs as you" in log, log
+    with open(os.path.join(course, "grades", f"{asg}.csv"), newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(kinds), log
+    for kind in kinds:
+        want, status = sc.expected(kind, exercises, TOY_MISTAKES)
+        got = {gid: float(rows[kind][gid]) for gid in want}
+        assert (got, rows[kind]["status"]) == (want, status), (kind, rows[kind], log[-3000:])

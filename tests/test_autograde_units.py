@@ -494,3 +494,38 @@ def test_what_grading_as_root_writes_in_the_course_belongs_to_the_courses_owner(
     owners = {str(p.relative_to(course)): (p.lstat().st_uid, p.lstat().st_gid) for p in course.rglob("*")}
     assert owners.pop("autograded/bob") == (0, 0)  # not written now: left alone
     assert owners and set(owners.values()) == {(64123, 64124)}, owners
+
+
+def _preflight_settings(tmp_path, uid_base, db=None):
+    """Settings whose sandbox would show the gradebook ``db`` (nothing is hidden)."""
+    import bpkit
+    import bpkit_grade
+    from bpkit_grade.settings import _not_world_reachable
+
+    work = tmp_path / "work"
+    work.mkdir()
+    if db is None:
+        db = tmp_path / "gradebook.db"
+        db.write_bytes(b"")
+    (work / "template.db").write_bytes(b"")
+    keep = tuple(os.path.dirname(m.__file__) for m in (bpkit, bpkit_grade)) + (sys.prefix, sys.base_prefix)
+    roots = tuple(sorted({d for p in keep for d in _not_world_reachable(p)}))
+    return settings(db_url=f"sqlite:///{db}", workroot=str(work), template_db=str(work / "template.db"),
+                    uid_base=uid_base, roots=roots, keep=keep, hide=(), hide_recheck=())
+
+
+def test_preflight_without_root_only_checks_that_the_kernels_packages_import(tmp_path):
+    """Not root there is no sandbox (bpkit-grade warns so): the preflight must not then fail on
+    the private view it cannot have (it did: 'gradebook visible', and nothing was graded)."""
+    from bpkit_grade.settings import preflight
+
+    preflight(_preflight_settings(tmp_path, uid_base=None))  # the gradebook is visible: no exit
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
+def test_preflight_as_root_refuses_a_sandbox_that_shows_the_gradebook(tmp_path):
+    from bpkit_grade.settings import preflight
+
+    # a "gradebook" outside /tmp (the sandbox's /tmp is its own) that nothing hides: this file
+    with pytest.raises(SystemExit, match="gradebook visible"):
+        preflight(_preflight_settings(tmp_path, uid_base=64000 + os.getpid() % 1000 * 2, db=os.path.abspath(__file__)))

@@ -272,15 +272,17 @@ def _git_dirs(root: str) -> list[str]:
 
 
 def preflight(s: Settings) -> None:
-    """Start the sandbox once: it must see bpkit, numpy and ipykernel, and nothing else."""
+    """Start the sandbox once: it must see bpkit, numpy and ipykernel, and nothing else. Not
+    root, there is no sandbox (``_uid_base`` said so): the kernel must still start."""
     home = tempfile.mkdtemp(dir=s.workroot)
     uid = s.uid_base
     if uid is not None:
         os.chown(home, uid, uid)
-    probe = (f"import bpkit, numpy, ipykernel, os\nassert not os.path.exists({s.db_file!r}), 'gradebook visible'\n"
-             f"assert not os.path.exists({s.template_db!r}), 'the run\\'s work folder visible'\n")
+    probe = "import bpkit, numpy, ipykernel, os\n"
     if uid is not None:
-        probe += ("assert [p for p in os.listdir('/proc') if p.isdigit()] == ['1', '2'], 'other processes visible'\n"
+        probe += (f"assert not os.path.exists({s.db_file!r}), 'gradebook visible'\n"
+                  f"assert not os.path.exists({s.template_db!r}), 'the run\\'s work folder visible'\n"
+                  "assert [p for p in os.listdir('/proc') if p.isdigit()] == ['1', '2'], 'other processes visible'\n"
                   "assert len(open('/proc/net/tcp').readlines()) == 1, 'the host network visible'\n")
     try:
         cmd = s.confinement(uid, home).argv([sys.executable, "-c", probe])
