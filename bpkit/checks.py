@@ -146,7 +146,8 @@ def diagnose(got, expected, *, rtol=RTOL, atol=ATOL, mistakes=(), batch_size=Non
     ``mistakes``: ``(description, wrong_value)`` pairs; a ``got`` equal to one is named
     ("it looks like you <description>") from this case alone. ``others``: ``(got, expected)``
     of the same function on other inputs; a guess about the cause is said only when it also
-    explains one of them, otherwise the sentence says where the answer first differs.
+    explains one of them (one with another right answer or another result: the same case
+    twice proves nothing), otherwise the sentence says where the answer first differs.
     """
     for description, value in mistakes:
         if value is None and got is None and expected is not None:
@@ -179,12 +180,12 @@ def diagnose(got, expected, *, rtol=RTOL, atol=ATOL, mistakes=(), batch_size=Non
         return None
     guesses = _explanations(g, e, rtol, atol, batch_size)
     witnesses = []
-    for og, oe in others:
+    for og, oe in others:  # the other wrong results; the same case twice is no second input
         try:
             og, oe = _as_float(og), _as_float(oe)
         except (TypeError, ValueError):
             continue
-        if not _close(og, oe, rtol, atol):
+        if not _close(og, oe, rtol, atol) and not (_close(oe, e, rtol, atol) and _close(og, g, rtol, atol)):
             witnesses.append((og, oe))
     for key, sentence in guesses.items():
         if any(key in _explanations(og, oe, rtol, atol, batch_size) for og, oe in witnesses):

@@ -59,6 +59,14 @@ def test_a_guess_is_said_only_when_a_second_input_agrees(wrong, phrase):
     assert phrase in witnessed, witnessed
 
 
+@pytest.mark.parametrize("wrong,phrase", GUESSES)
+def test_the_same_case_twice_is_not_a_second_input(wrong, phrase):
+    """A worked example that is a visible case too (``credit.parts(also=...)``) came back as its
+    own witness: '0.8333 times the right value on every input tried' on one input."""
+    alone = diagnose(wrong(E), E, others=[(wrong(E), E.copy())])
+    assert phrase not in alone and ("first differs" in alone or "it has shape" in alone), alone
+
+
 def test_a_guess_that_another_input_contradicts_is_not_said():
     """dw1 = dz1 * w1 where dz1 * x was due looks like '-0.5 times' on one input only."""
     x, w1 = 2.0, -1.0
