@@ -151,8 +151,59 @@ def _list_hint(tree, frame):
             f"joins two lists); make an array first: `{first} = np.asarray({first}, dtype=float)`")
 
 
+def _frame_of(tb, code):
+    """The frame running ``code`` in the traceback (the outermost such), and its line number."""
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return tb.tb_frame, tb.tb_lineno
+        tb = tb.tb_next
+    return None
+
+
+def _given(frame):
+    """What a function was called with, as shapes: "W of shape (1, 3), g of shape (3,)"."""
+    code = frame.f_code
+    out = []
+    for name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+        value = frame.f_locals.get(name)
+        if isinstance(value, np.ndarray):
+            out.append(f"{name} of shape {value.shape}")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append(f"{name} a number")
+    return ", ".join(out)
+
+
+def _called_from(e, fn, frame):
+    """When the line that raised is in another function than ``fn`` (a helper it calls): the
+    line of ``fn`` that led there, and what the helper was given. A helper that passed its own
+    check is then more likely given the wrong thing than wrong itself."""
+    code = getattr(fn, "__code__", None)
+    outer = _frame_of(e.__traceback__, code) if code is not None else None
+    if outer is None or outer[0] is frame:
+        return "", None
+    o_frame, o_lineno = outer
+    text = linecache.getline(o_frame.f_code.co_filename, o_lineno).strip()
+    name = getattr(fn, "__name__", code.co_name)
+    where = f"\n  called from line {o_lineno - code.co_firstlineno + 1} of {name}" + (f": `{text}`" if text else "")
+    given = _given(frame)
+    note = (f"{frame.f_code.co_name} was given {given}: if {frame.f_code.co_name} passes its own "
+            f"check, look at what {name} gives it") if given else None
+    return where, note
+
+
 def explain(e, fn):
     """(where, hint): the student's line that raised ``e``, and what it most likely means."""
+    where, hint = _explain(e, fn)
+    found = _student_frame(e.__traceback__)
+    if found is not None:
+        called, note = _called_from(e, fn, found[0])
+        where += called
+        if note:
+            hint = f"{hint}\n  {note}" if hint else note
+    return where, hint
+
+
+def _explain(e, fn):
     found = _student_frame(e.__traceback__)
     deep = None if not isinstance(e, RecursionError) else (
         "the function calls itself too deeply: Python stops after about 1000 nested calls (the "
@@ -163,10 +214,8 @@ def explain(e, fn):
     frame, lineno = found
     line = linecache.getline(frame.f_code.co_filename, lineno).strip()
     code = getattr(fn, "__code__", None)
-    if code is not None and frame.f_code is code:
-        place = f"line {lineno - code.co_firstlineno + 1} of {getattr(fn, '__name__', code.co_name)}"
-    else:
-        place = f"line {lineno} of {frame.f_code.co_name}"
+    name = getattr(fn, "__name__", None) if code is not None and frame.f_code is code else None
+    place = f"line {lineno - frame.f_code.co_firstlineno + 1} of {name or frame.f_code.co_name}"
     where = f"\n  in {place}: `{line}`" if line else f"\n  in {place}"
     if deep:
         return where, deep

@@ -250,6 +250,30 @@ def test_call_translates_the_usual_exceptions(source, args, phrase, tmp_path):
     assert "in line" in text and "of f: `" in text
 
 
+def test_an_error_in_a_helper_names_the_line_that_called_it_and_what_the_helper_was_given():
+    """train_epoch of notebook 5 with `out - yb` broadcast to (B, B): the error surfaces in the
+    student's linear_backward, which passed its own check. The message says which line of
+    train_epoch led there and what linear_backward was given, not only 'did you mean W @ g?'."""
+    def linear_backward(W, z, g):
+        return W.T @ g, np.outer(g, z)
+
+    def train_epoch(W, X, y):
+        G = 2 * (X @ W.T - y) / len(y)     # (B, 1) - (B,): a (B, B) gradient
+        return [linear_backward(W, z, g) for z, g in zip(X, G)]
+
+    with pytest.raises(AssertionError) as info:
+        call(train_epoch, np.ones((1, 3)), np.ones((3, 3)), np.ones(3))
+    text = str(info.value)
+    assert "in line 2 of linear_backward: `return W.T @ g, np.outer(g, z)`" in text, text
+    assert "called from line 3 of train_epoch: `return [linear_backward(W, z, g) for z, g in zip(X, G)]`" in text, text
+    assert ("linear_backward was given W of shape (1, 3), z of shape (3,), g of shape (3,): if "
+            "linear_backward passes its own check, look at what train_epoch gives it") in text, text
+    # an error in the checked function itself says nothing of the kind
+    with pytest.raises(AssertionError) as info:
+        call(linear_backward, np.ones((1, 3)), np.ones(3), np.ones(3))
+    assert "called from" not in str(info.value) and "was given" not in str(info.value)
+
+
 def test_call_lets_assertion_errors_through_and_rejects_non_functions():
     def checks(x):
         if x <= 0:
