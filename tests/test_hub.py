@@ -375,6 +375,19 @@ print(json.dumps(out))
 """
 
 
+RENAME = """
+import json, os
+out = {}
+for path in json.loads(%r):
+    try:
+        os.rename(path, path + ".moved")
+        out[path] = "renamed"
+    except OSError as e:
+        out[path] = type(e).__name__
+print(json.dumps(out))
+"""
+
+
 def _one(pattern: str, root: Path) -> str:
     found = sorted(root.glob(pattern))
     assert len(found) == 1, f"{root}/{pattern}: {found}"
@@ -412,6 +425,27 @@ def test_accounts_stay_apart(term):
         readable = [p for p, _ in hidden if seen[p] == "read"]
         assert not readable, f"{student} can read: {readable}"
         assert all(seen[p] == "read" for p, _ in own), f"{student} cannot read their own: {seen}"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_student_who_knows_anothers_submission_name_cannot_move_it(term):
+    """The inbound folder is writable by every student and not listable; its sticky bit (docs/
+    hub/jupyterhub_config.py) is what stops a student who learned another's submission name
+    (nbgrader's name ends in 72 random bits) from renaming or removing it. Without it the rename
+    succeeds: measured on the same modes, 2733 against 3733."""
+    inbound = term["exchange"] / COURSE_ID / "inbound"
+    assert inbound.stat().st_mode & 0o7777 == 0o3733, oct(inbound.stat().st_mode)
+    names = {s: sorted(str(p) for p in inbound.iterdir() if p.name.startswith(s + "+")) for s in STUDENTS.values()}
+    assert all(names.values()), f"a student has no submission in {inbound}: {names}"
+    for student in STUDENTS.values():
+        victims = [p for other, paths in names.items() if other != student for p in paths]
+        tried = json.loads(term["hub"].run_in_kernel(student, RENAME % json.dumps(victims)).strip().splitlines()[-1])
+        moved = [p for p in victims if tried[p] == "renamed"]
+        for p in moved:  # put it back for the tests after this one
+            os.rename(p + ".moved", p)
+        assert not moved, f"{student} renamed another student's submission: {moved}"
+        assert set(tried.values()) == {"PermissionError"}, tried
 
 
 # --------------------------------------------------------------------------- in Chromium, and each server's tools

@@ -84,15 +84,16 @@ def make_exchange():
     """EXCHANGE is root's, world-writable with the sticky bit (nbgrader wants it writable by
     all; the sticky bit stops anyone from removing or renaming what is not theirs), and the
     course's folder in it is created for the first instructor before any student could take the
-    name: outbound readable by all, inbound writable but not listable (and setgid, as nbgrader
-    makes it), feedback not listable (students open their own file by its secret name)."""
+    name: outbound readable by all, inbound writable but not listable (setgid, as nbgrader
+    makes it, and sticky: a student who learns another's submission name still cannot rename or
+    remove it), feedback not listable (students open their own file by its secret name)."""
     owner = pwd.getpwnam(INSTRUCTORS[0])
     os.makedirs(EXCHANGE, exist_ok=True)
     os.chown(EXCHANGE, 0, 0)
     os.chmod(EXCHANGE, 0o1777)
     course = os.path.join(EXCHANGE, COURSE_ID)
     for path, mode in ((course, 0o755), (os.path.join(course, "outbound"), 0o755),
-                       (os.path.join(course, "inbound"), 0o2733), (os.path.join(course, "feedback"), 0o711)):
+                       (os.path.join(course, "inbound"), 0o3733), (os.path.join(course, "feedback"), 0o711)):
         if not os.path.isdir(path):
             os.mkdir(path)
         st = os.lstat(path)
