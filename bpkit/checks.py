@@ -26,26 +26,18 @@ other cases as witnesses for a diagnosis.
 """
 from __future__ import annotations
 
-import contextlib
-import copy
-import io
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .asks import switched_off
-from .explain import explain
+from .explain import NotAnswered, call  # noqa: F401  (bpkit.checks.call, .NotAnswered)
 from .plain import arguments as _arguments, from_plain, plain as _plain, show as _show
 from .plain import literal, to_plain  # noqa: F401  (bpkit.checks.literal, .to_plain)
 
 RTOL, ATOL = 1e-5, 1e-8
 CHECKS_FILE = "visible-checks.json"
-
-
-class NotAnswered(AssertionError):
-    """The exercise still holds its placeholder."""
 
 
 def _inputs(inputs, function=None):
@@ -126,7 +118,8 @@ def _explanations(g, e, rtol, atol, batch_size=None):
     elif bad.any() and (np.abs(g[bad]) <= atol).all():
         found["blocked"] = (
             f"it is 0 where gradient flows ({'entries ' + _entries(np.argwhere(bad)) if g.ndim else 'here'}) "
-            "and right everywhere else: a mask blocks too much (inverted, or the wrong comparison?)")
+            "and right everywhere else: something stops the gradient there (a mask that blocks too "
+            "much, inverted or with the wrong comparison, or a term left out?)")
     return found
 
 
@@ -174,8 +167,9 @@ def diagnose(got, expected, *, rtol=RTOL, atol=ATOL, mistakes=(), batch_size=Non
         return ("it contains NaN (not a number): look for a division by zero, the log of a "
                 "non-positive number, or an overflow (exp of a large number is inf, and inf/inf is NaN)")
     if np.isinf(g).any() and not np.isinf(e).any():
-        return ("it contains inf: a number overflowed (exp of a number above 709 is inf) or "
-                "something was divided by zero")
+        return ("it contains inf: a number overflowed (exp of a number above 709 is inf), "
+                "underflowed to 0 and then went into log (exp of a number below -745 is 0, and "
+                "log 0 is -inf), or was divided by zero")
     if close:
         return None
     guesses = _explanations(g, e, rtol, atol, batch_size)
@@ -257,12 +251,17 @@ def assert_close(got, expected, name="your answer", *, rtol=RTOL, atol=ATOL, mis
                 raise AssertionError(f"{names[first]}: it looks like you {description}.{detail}{where}")
         for i in failing:                       # the results, in another order
             matches = [j for j, ej in enumerate(expected) if j != i and
-                       diagnose(got[i], ej, rtol=rtol, atol=atol) is None]
-            if matches:
+                       diagnose(got[i], ej, rtol=rtol, atol=atol) is None and
+                       not any(_not_in_slot(og, oe, i, j, rtol, atol) for og, oe in others)]
+            if matches and matches[0] in failing:
                 raise AssertionError(
                     f"{names[i]}: the results are in the wrong order: {names[i]} holds what "
                     f"{names[matches[0]]} should be; return ({', '.join(names)}) in this order."
                     f"{detail}{where}")
+            if matches:                         # not swapped: a copy of a right result
+                raise AssertionError(
+                    f"{names[i]}: it is the value of {names[matches[0]]} (which is right), not its "
+                    f"own: a factor or a term that makes the two differ is missing.{detail}{where}")
         by_position = {}
         for description, values in mistakes:
             for i, v in enumerate(values if isinstance(values, (tuple, list)) else ()):
@@ -279,6 +278,14 @@ def assert_close(got, expected, name="your answer", *, rtol=RTOL, atol=ATOL, mis
     raise cls(f"{name}: {problem}.{_detail(got, expected)}{where}")
 
 
+def _not_in_slot(og, oe, i, j, rtol, atol):
+    """Whether another case's results ``og`` (expected ``oe``) show that result i is not
+    result j's value: the guess "in the wrong order" is said only if no case contradicts it."""
+    if not (isinstance(og, (tuple, list)) and isinstance(oe, (tuple, list)) and len(og) == len(oe) > max(i, j)):
+        return False
+    return diagnose(og[i], oe[j], rtol=rtol, atol=atol) is not None
+
+
 def _detail(got, expected):
     try:
         return f"\n  expected: {_show(expected)}\n  got:      {_show(got)}"
@@ -286,43 +293,11 @@ def _detail(got, expected):
         return ""
 
 
-# ----- calling the student's function: quiet, and exceptions in the student's own words --------
-def call(fn, *args, **kwargs):
-    """Call a student's function on copies of the arguments.
-
-    Warnings and anything written to stderr are kept away from the cell's output (nbgrader would
-    otherwise fail an honest answer); an exception becomes an AssertionError that names the
-    function, the inputs, the student's line and, for the usual shape, key and list errors,
-    the likely fix; ``NotImplementedError`` means the exercise is not answered yet.
-    """
-    name = getattr(fn, "__name__", "your function")
-    if not callable(fn):
-        raise AssertionError(f"{name} should be a function, but it is a {type(fn).__name__}")
-    args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
-    err = io.StringIO()
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stderr(err), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return fn(*args, **kwargs)
-    except NotImplementedError:
-        raise NotAnswered(f"{name} is not written yet: replace `raise NotImplementedError()` "
-                          "with your code") from None
-    except AssertionError:
-        raise
-    except Exception as e:  # noqa: BLE001  (any error of the student's code is reported, not hidden)
-        try:
-            where, hint = explain(e, fn)
-        except Exception:  # noqa: BLE001  (an explanation that fails must not hide the error)
-            where, hint = "", None
-        what = f"{type(e).__name__}: {e}" if hint is None else f"a {type(e).__name__}"
-        raise AssertionError(f"{name} raised {what}{where}" + (f"\n  {hint}" if hint else "")
-                             + f"\n  to reproduce: {name}({_arguments(args)})") from e
-
-
 def check_cases(fn, cases, names=None, *, batch_size=None):
     """Run ``fn`` on every case ``(inputs, expected, mistakes)``; raise AssertionError with a
     diagnosis for the smallest failing case, the other cases' results serving as witnesses (a
-    guess about the cause must explain two of them); return the number of cases."""
+    guess about the cause must explain two of them, and a typical mistake is named only if no
+    other case contradicts it); return the number of cases."""
     name = getattr(fn, "__name__", None) or "your function"
     runs = []
     for inputs, expected, mistakes in cases:
@@ -357,9 +332,23 @@ def check_cases(fn, cases, names=None, *, batch_size=None):
     if error is not None:
         raise error
     others = [(run[3], run[1]) for j, run in enumerate(runs) if j != k and run[4] is None]
+    mistakes = [(d, v) for d, v in mistakes if not _contradicted(d, runs, k)]
     assert_close(got, expected, names or name, mistakes=mistakes, inputs=inputs,
                  batch_size=batch_size, others=others, function=name)
     raise AssertionError(f"{name}: wrong on the inputs below.{_inputs(inputs, name)}")  # pragma: no cover
+
+
+def _contradicted(description, runs, k):
+    """Whether another case shows that the answer is not this typical mistake: there the
+    mistake gives a value (not None; a mistake made in several ways has several) and the answer
+    is none of them. Two mistakes can agree on one small case (n = 1, a single path); the name
+    is said only if no case tells them apart."""
+    for j, (_, expected, mistakes, got, error) in enumerate(runs):
+        values = [v for d, v in mistakes if d == description and v is not None]
+        if j != k and error is None and values and \
+                not any(_matches_mistake(got, expected, v) for v in values):
+            return True
+    return False
 
 
 def _matches_mistake(got, expected, value):

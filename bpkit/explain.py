@@ -4,17 +4,22 @@
 the innermost frame that is the student's (not NumPy's, the standard library's or bpkit's),
 and for the usual mistakes says what to change: a matmul or broadcast error names both shapes
 (`W @ g`: (3, 4) @ (3,) -- did you mean `W.T @ g`?), a KeyError names the missing key, arithmetic
-on a Python list says so. :func:`bpkit.checks.call` puts that into its message.
+on a Python list says so. :func:`call` runs a student's function and puts that into its message
+(the check cells reach it as ``bpkit.checks.call``).
 """
 from __future__ import annotations
 
 import ast
 import contextlib
+import copy
+import io
 import linecache
 import os
 import warnings
 
 import numpy as np
+
+from .plain import arguments as _arguments
 
 #: frames from these folders are not the student's (NumPy, the standard library, bpkit itself)
 _LIBRARY = tuple(os.path.dirname(m.__file__) for m in (np, os, contextlib)) + (os.path.dirname(__file__),)
@@ -232,3 +237,40 @@ def _explain(e, fn):
     elif isinstance(e, ValueError):
         hint = _shape_hint(tree, line, frame)
     return where, hint
+
+
+class NotAnswered(AssertionError):
+    """The exercise still holds its placeholder."""
+
+
+# ----- calling the student's function: quiet, and exceptions in the student's own words --------
+def call(fn, *args, **kwargs):
+    """Call a student's function on copies of the arguments.
+
+    Warnings and anything written to stderr are kept away from the cell's output (nbgrader would
+    otherwise fail an honest answer); an exception becomes an AssertionError that names the
+    function, the inputs, the student's line and, for the usual shape, key and list errors,
+    the likely fix; ``NotImplementedError`` means the exercise is not answered yet.
+    """
+    name = getattr(fn, "__name__", "your function")
+    if not callable(fn):
+        raise AssertionError(f"{name} should be a function, but it is a {type(fn).__name__}")
+    args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+    err = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(err), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise NotAnswered(f"{name} is not written yet: replace `raise NotImplementedError()` "
+                          "with your code") from None
+    except AssertionError:
+        raise
+    except Exception as e:  # noqa: BLE001  (any error of the student's code is reported, not hidden)
+        try:
+            where, hint = explain(e, fn)
+        except Exception:  # noqa: BLE001  (an explanation that fails must not hide the error)
+            where, hint = "", None
+        what = f"{type(e).__name__}: {e}" if hint is None else f"a {type(e).__name__}"
+        raise AssertionError(f"{name} raised {what}{where}" + (f"\n  {hint}" if hint else "")
+                             + f"\n  to reproduce: {name}({_arguments(args)})") from e

@@ -157,6 +157,11 @@ def size_off_by_one(n):
     return vertices, edges
 
 
+@wrong("square_plus_x_size", "vertices: the value is wrong")
+def size_one_vertex_too_many(n):
+    return 2 * n + 2, 4 * n    # at n = 1 what a new x per step gives, not at n = 2
+
+
 @wrong("square_plus_x_size", "wrong order")
 def size_swapped(n):
     return 4 * n, 2 * n + 1
@@ -478,6 +483,20 @@ def dp_overwrite(edges, source, target):
     S = {target: 1.0}
     for i, j, z in sorted(edges, key=lambda e: -e[1]):
         S[i] = S.get(j, 0.0) * z
+    return S.get(source, 0.0)
+
+
+@wrong("dp_derivative", "S(i) += S(j) z(i, j)")
+def dp_overwrite_vertex_by_vertex(edges, source, target):
+    # the notebook's own loop with = where += was due (its "Careful" note)
+    outgoing = {}
+    for i, j, z in edges:
+        outgoing.setdefault(i, []).append((j, z))
+    S = {target: 1.0}
+    for i in range(target - 1, source - 1, -1):
+        S[i] = 0.0
+        for j, z in outgoing.get(i, []):
+            S[i] = z * S.get(j, 0.0)
     return S.get(source, 0.0)
 
 
@@ -964,6 +983,14 @@ def mlp_dw1_times_w1(x, y, w1, b1, w2, b2):
     dz2 = 2 * (out - y) * (z2 > 0)
     dz1 = dz2 * w2 * (z1 > 0)
     return dz1 * w1, dz1, dz2 * h, dz2
+
+
+@wrong("backward_mlp", "dL/dw1: it is the value of dL/db1 (which is right)", regime=True)
+def mlp_dw1_without_x(x, y, w1, b1, w2, b2):
+    z1, h, z2, out = _mlp(x, w1, b1, w2, b2)
+    dz2 = 2 * (out - y) * (z2 > 0)
+    dz1 = dz2 * w2 * (z1 > 0)
+    return dz1, dz1, dz2 * h, dz2     # the factor x of dL/dw1 forgotten
 
 
 @wrong("backward_mlp", "sign", regime=True)

@@ -20,6 +20,20 @@ def fd_overwrite(edges, n, source):
     return T
 
 
+@wrong("forward_derivatives", "terms of all incoming edges add up")
+def fd_overwrite_vertex_by_vertex(edges, n, source):
+    # the notebook's own loop with = where += was due
+    incoming = [[] for _ in range(n)]
+    for i, j, z in edges:
+        incoming[j].append((i, z))
+    T = [0.0] * n
+    T[source] = 1.0
+    for j in range(source + 1, n):
+        for i, z in incoming[j]:
+            T[j] = z * T[i]
+    return T
+
+
 @wrong("forward_derivatives", "order of the list")
 def fd_list_order(edges, n, source):
     T = [0.0] * n

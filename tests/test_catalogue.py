@@ -42,7 +42,7 @@ CORRECT_SEEDS = range(200)  # seeds on which every right answer must pass
 #: feedback that names a cause; when the cause named is not the catalogue's, it misleads
 DIAGNOSIS = re.compile(r"it looks like you|times the right value|sign is flipped|transposed|"
                        r"one entry per example|averaged|wrong order|same answer for different "
-                       r"inputs|did you mean", re.I)
+                       r"inputs|did you mean|not its own", re.I)
 
 
 def visible_path(assignment):

@@ -97,6 +97,15 @@ def test_the_check_cell_names_the_engine_function_before_the_student_hands_in(mo
     with pytest.raises(AssertionError, match="`bpkit.layers.ReLU.backward` computes what"):
         check(relu_backward)
 
+    def two_path_products(x):  # notebook 2 asks for the local derivatives in plain math
+        from bpkit import examples, paths
+        edges, names = paths.edge_list(examples.sin_cos_of_square(x).graph())
+        (_, _, dy), (_, _, dsin), (_, _, dcos), (_, _, one), (_, _, other) = edges  # x, x², sin, cos, o
+        return dy * dsin * one, dy * dcos * other, dy * (dsin * one + dcos * other)
+    monkeypatch.chdir(NOTEBOOKS / "02-paths-vs-dynamic-programming")
+    with pytest.raises(AssertionError, match="`bpkit.paths.edge_list` computes what"):
+        check(two_path_products)
+
 
 # ----------------------------------------------------- the re-check's process: the guard holds
 @pytest.fixture

@@ -168,6 +168,15 @@ def test_assert_close_on_tuples():
     with pytest.raises(AssertionError, match=r"^dw: the results are in the wrong order: dw holds "
                                              r"what dy should be; return \(dx, dw, dy\)"):
         assert_close((1.0, -3.0, [1.0, 2.0]), expected, ("dx", "dw", "dy"))
+    # the order guess needs every other case to agree, and a copy of a right result is no swap
+    swapped_here_only = ((1.0, [1.0, 1.0], 2.0), (1.0, [1.0, 1.0], -2.0))   # dw is no dy there
+    assert "wrong order" not in _message(lambda: assert_close(
+        (1.0, -3.0, [1.0, 2.0]), expected, ("dx", "dw", "dy"), others=[swapped_here_only]))
+    # dL/dw1 = dL/db1 on every input (the factor x forgotten)
+    with pytest.raises(AssertionError, match=r"^dL/dw1: it is the value of dL/db1 \(which is right\), "
+                                             r"not its own: a factor or a term that makes the two differ"):
+        assert_close((2.0, 2.0, 1.0), (4.0, 2.0, 1.0), ("dL/dw1", "dL/db1", "dL/dw2"),
+                     others=[((3.0, 3.0, 1.0), (-6.0, 3.0, 1.0))])
     with pytest.raises(AssertionError, match=r"^dx: it looks like you halved everything"):
         assert_close((0.5, [0.5, 1.0], -1.5), expected, ("dx", "dw", "dy"),
                      mistakes=[("halved dw", (1.0, [0.5, 1.0], -3.0)),
@@ -175,6 +184,12 @@ def test_assert_close_on_tuples():
     with pytest.raises(AssertionError, match=r"^grads\[1\]: it looks like you swapped"):
         assert_close((1.0, [2.0, 1.0], -3.0), expected, "grads",
                      mistakes=[("swapped the entries", (None, [2.0, 1.0], None))])
+
+
+def _message(run):
+    with pytest.raises(AssertionError) as info:
+        run()
+    return str(info.value)
 
 
 # ----- call -----------------------------------------------------------------------------------------
@@ -410,6 +425,31 @@ def test_check_names_a_typical_mistake_from_the_data_alone(toy_checks):
         return np.array([0.25146, -0.26421, 1.280845])   # seed 0's answer, typed in
     with pytest.raises(AssertionError, match=r"same answer for different inputs"):
         check(double)
+
+
+def test_a_typical_mistake_that_another_case_contradicts_is_not_named():
+    """square_plus_x_size of notebook 1 answered (2n + 2, 4n): at n = 1 that is also what "a new
+    vertex for x in every step" gives, (3n + 1, 4n). The case n = 2 tells them apart, so the
+    feedback must not name that mistake; an answer that is the mistake on every case is named."""
+    from bpkit.checks import check_cases
+
+    new_x = "made a new vertex for x in every step"
+    cases = [((n,), (2 * n + 1, 4 * n), [(new_x, (3 * n + 1, 4 * n))]) for n in (1, 2, 3)]
+
+    def square_plus_x_size(n):
+        return 2 * n + 2, 4 * n
+    with pytest.raises(AssertionError) as info:
+        check_cases(square_plus_x_size, cases, ["vertices", "edges"])
+    assert new_x not in str(info.value), str(info.value)
+
+    def square_plus_x_size(n):  # noqa: F811
+        return 3 * n + 1, 4 * n
+    with pytest.raises(AssertionError, match=new_x):
+        check_cases(square_plus_x_size, cases, ["vertices", "edges"])
+    # a mistake made in two ways (one description, two values): either way on each case names it
+    two_ways = [(i, e, m + [(new_x, (9, 9))]) for i, e, m in cases]
+    with pytest.raises(AssertionError, match=new_x):
+        check_cases(square_plus_x_size, two_ways, ["vertices", "edges"])
 
 
 def test_check_file_holds_numbers_only(toy_checks):

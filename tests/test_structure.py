@@ -24,7 +24,7 @@ ROOT = Path(bpkit.__file__).parent
 
 # The engine, lowest first: a module may import modules of lower layers only.
 LAYERS = [
-    {"values", "explain"},                          # what a value is; why a student's code raised
+    {"values"},                                     # what a value is
     {"ops"},                                        # the op table
     {"backprop"},                                   # topological order, vjp, the backward loop
     {"graph"},                                      # Var, tracing, Graph
@@ -37,6 +37,7 @@ LAYERS = [
 OUTSIDE = {
     "__init__": None,                        # the package's facade: may re-export anything
     "checks": {"values", "ops", "graph", "explain", "plain", "asks"},  # what a check cell calls
+    "explain": {"plain"},                    # calling a student's function; why it raised
     "credit": {"checks", "plain", "asks"},   # partial credit: a check cell of several results
     "asks": set(),                           # engine functions switched off by name, while checked
 }

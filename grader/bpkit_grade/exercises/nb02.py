@@ -14,7 +14,11 @@ import math
 
 from bpkit import examples
 from bpkit.paths import count_paths, dp_backward, edge_list, path_product, path_sum, paths
-from . import Exercise, DERIVATIVES, PATHS
+from . import Exercise, DERIVATIVES, LOCAL_DERIVATIVES, PATHS
+
+#: the exercises that ask for the edges' local derivatives (plain math, an edge list written out)
+#: must not get them from the engine's edge list of a textbook graph
+OWN_EDGES = PATHS + DERIVATIVES + LOCAL_DERIVATIVES + ("bpkit.paths.edge_list",)
 
 
 # ----- exercise 1: the two paths of sin(x^2) + cos(x^2) --------------------------------------
@@ -139,6 +143,20 @@ def _overwrite_dp(edges, source, target):
     return S[source]
 
 
+def _overwrite_dp_by_vertex(edges, source, target):
+    """The dynamic program vertex by vertex (target - 1 down to source) with S(i) = ... instead
+    of +=: the last outgoing edge in the list wins."""
+    last = {}
+    for i, j, z in edges:
+        last[i] = (j, z)
+    S = {target: 1.0}
+    for i in range(target - 1, source - 1, -1):
+        if i in last:
+            j, z = last[i]
+            S[i] = z * S.get(j, 0.0)
+    return S.get(source, 0.0)
+
+
 def _single_edges(edges, keep="first"):
     """One edge per pair of vertices: the first of the list, or the last (a dict overwrites)."""
     by_pair = {}
@@ -178,6 +196,8 @@ def _has_path(edges, source, target):
     return target in reach
 
 
+VISITED = ("kept a visited set: a vertex reached again by another path must be entered again, "
+           "every path counts (no visited set in a path sum)")
 DOUBLED = ("kept only one of two edges joining the same two vertices (x * x has two edges from "
            "x: each is its own path)")
 
@@ -199,8 +219,7 @@ def path_mistakes(edges, source, target):
         product *= value
     found.append(("multiplied the paths' products; the products of different paths add up",
                   product))
-    found.append(("kept a visited set: a vertex reached again by another path must be entered "
-                  "again, every path counts (no visited set in a path sum)",
+    found.append((VISITED,
                   _visited_dfs(edges, source, target)))
     in_list_order = {target: 1.0}
     for i, j, z in edges:
@@ -234,13 +253,17 @@ def _dp_in_order(edges, source, target, key, combine=lambda s, z: s * z, start=1
 
 
 def dp_mistakes(edges, source, target):
-    found = path_mistakes(edges, source, target)
+    # a path sum's mistakes, but a visited set: the dynamic program has no search, and on most
+    # graphs a visited set gives what overwriting S(i) gives (the last edge of each vertex wins)
+    found = [m for m in path_mistakes(edges, source, target) if m[0] != VISITED]
     if source != target:
         found.append(("forgot S(target) = 1: the program starts from S(target) = 1 (d y(t) / d y(t)), "
                       "otherwise every S stays 0", 0.0))
+    overwrote = ("overwrote S(i) with each outgoing edge's term; the terms of all outgoing edges "
+                 "add up (S(i) += S(j) z(i, j))")
     return found + [
-        ("overwrote S(i) with each outgoing edge's term; the terms of all outgoing edges add up "
-         "(S(i) += S(j) z(i, j))", _overwrite_dp(edges, source, target)),
+        (overwrote, _overwrite_dp(edges, source, target)),
+        (overwrote, _overwrite_dp_by_vertex(edges, source, target)),
         ("went through the edges in increasing order of their head j: S(j) must be complete "
          "before it is used, so go backward from the target (decreasing j)",
          _dp_in_order(edges, source, target, key=lambda e: e[1])),
@@ -356,7 +379,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_two_path_products",
         points=2,
-        function="two_path_products", asks_for=PATHS + DERIVATIVES,
+        function="two_path_products", asks_for=OWN_EDGES,
         make_inputs=_two_path_inputs,
         reference=two_path_products,
         description="the product of local derivatives on each path of sin(x^2) + cos(x^2), and their sum",
@@ -389,7 +412,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_uniform_edges_derivative",
         points=2,
-        function="uniform_edges_derivative", asks_for=PATHS + DERIVATIVES,
+        function="uniform_edges_derivative", asks_for=OWN_EDGES,
         make_inputs=_uniform_inputs,
         reference=uniform_edges_derivative,
         description="chapter exercise 17: paths and derivative when every edge's local derivative is z",
@@ -400,7 +423,7 @@ EXERCISES = [
     Exercise(
         grade_id="test_layered_sin_cos_derivative",
         points=2,
-        function="layered_sin_cos_derivative", asks_for=PATHS + DERIVATIVES,
+        function="layered_sin_cos_derivative", asks_for=OWN_EDGES,
         make_inputs=_layered_inputs,
         reference=layered_sin_cos_derivative,
         mistakes=layered_mistakes,

@@ -39,15 +39,32 @@ def _forward(edges, n, source, *, key=lambda e: e[0], combine=lambda t, z: z * t
     return np.array(T)
 
 
+def _overwrite_by_vertex(edges, n, source):
+    """The forward program vertex by vertex (source + 1 up to n - 1) with T(j) = ... instead of
+    +=: the last incoming edge in the list wins."""
+    last = {}
+    for i, j, z in edges:
+        last[j] = (i, z)
+    T = [0.0] * n
+    T[source] = 1.0
+    for j in range(source + 1, n):
+        if j in last:
+            i, z = last[j]
+            T[j] = z * T[i]
+    return np.array(T)
+
+
 def _inputs_without_parents(edges, n):
     fed = {j for _, j, _ in edges}
     return [v for v in range(n) if v not in fed]
 
 
 def forward_mistakes(edges, n, source):
+    overwrote = ("overwrote T(j) with each incoming edge's term; the terms of all incoming edges "
+                 "add up (T(j) += z(i, j) T(i))")
     return [
-        ("overwrote T(j) with each incoming edge's term; the terms of all incoming edges add up "
-         "(T(j) += z(i, j) T(i))", _forward(edges, n, source, overwrite=True)),
+        (overwrote, _forward(edges, n, source, overwrite=True)),
+        (overwrote, _overwrite_by_vertex(edges, n, source)),
         ("went through the edges in the order of the list; the list is in no particular order "
          "(go by the tail's vertex number: the numbering is topological)",
          _forward(edges, n, source, key=None)),
