@@ -337,11 +337,19 @@ def bw_first_parent(out, order):
             vertex.parents[0].grad += vertex.local[0] * vertex.grad
 
 
+def bw_parents_merged(out, order):
+    out.grad = 1.0
+    for vertex in reversed(order):
+        for parent, d in dict(zip(vertex.parents, vertex.local)).items():   # a + a: a once
+            parent.grad += d * vertex.grad
+
+
 for _step, _phrase in [(bw_assign, "+= was needed"), (bw_no_seed, "output.grad = 1"),
                        (bw_forwards, "walked the order forwards"),
                        (bw_no_upstream, "left out the vertex's own gradient"),
                        (bw_no_local, "left out the local derivative"),
-                       (bw_first_parent, "first parent only")]:
+                       (bw_first_parent, "first parent only"),
+                       (bw_parents_merged, "kept one edge of a parent listed twice")]:
     _f = backward_report_with(_backward_class(_step))
     _f.__name__ = _step.__name__
     wrong("backward_report", _phrase)(_f)

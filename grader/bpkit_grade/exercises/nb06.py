@@ -233,7 +233,7 @@ ORDER_CASES = ((2, [[[0, 1], [1.0, 1.0]], [[2, 2], [1.0, 1.0]], [[3, 0], [1.0, 1
 
 # ----- 3. the backward pass -------------------------------------------------------------------
 def _backward(n_leaves, nodes, *, assign=False, seed=1.0, forwards=False, upstream=True,
-              local=True, first_only=False):
+              local=True, first_only=False, merged=False):
     parents = [[] for _ in range(n_leaves)] + [p for p, _ in nodes]
     locs = [[] for _ in range(n_leaves)] + [list(d) for _, d in nodes]
     grad = [0.0] * len(parents)
@@ -241,6 +241,8 @@ def _backward(n_leaves, nodes, *, assign=False, seed=1.0, forwards=False, upstre
     visit = range(len(parents)) if forwards else range(len(parents) - 1, -1, -1)
     for v in visit:
         pairs = list(zip(parents[v], locs[v]))[:1 if first_only else None]
+        if merged:  # one entry per parent, as a dict keyed by the parent keeps (its last edge)
+            pairs = list(dict(pairs).items())
         for p, d in pairs:
             step = (float(d) if local else 1.0) * (grad[v] if upstream else 1.0)
             grad[p] = step if assign else grad[p] + step
@@ -265,6 +267,9 @@ def _backward_mistakes(n_leaves, nodes):
          _backward(n_leaves, nodes, local=False)),
         ("passed the gradient to the first parent only: loop over all parents of each vertex "
          "(zip(vertex.parents, vertex.local))", _backward(n_leaves, nodes, first_only=True)),
+        ("kept one edge of a parent listed twice (a + a: a dict or set of the parents has it once); "
+         "each edge passes its own share, so a + a gives a twice the gradient",
+         _backward(n_leaves, nodes, merged=True)),
     ]
 
 
