@@ -198,8 +198,8 @@ def _called_from(e, fn, frame):
 
 def explain(e, fn):
     """(where, hint): the student's line that raised ``e``, and what it most likely means."""
-    where, hint = _explain(e, fn)
     found = _student_frame(e.__traceback__)
+    where, hint = _explain(e, fn, found)
     if found is not None:
         called, note = _called_from(e, fn, found[0])
         where += called
@@ -208,8 +208,8 @@ def explain(e, fn):
     return where, hint
 
 
-def _explain(e, fn):
-    found = _student_frame(e.__traceback__)
+def _explain(e, fn, found):
+    """(where, hint) for the student's frame ``found`` (frame, line number), or None."""
     deep = None if not isinstance(e, RecursionError) else (
         "the function calls itself too deeply: Python stops after about 1000 nested calls (the "
         "recursion limit), and a graph can be deeper than that; walk it with a list used as a "
