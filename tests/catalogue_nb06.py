@@ -144,6 +144,11 @@ class PowNoK(Value):
         return PowNoK(self.value ** k, (self,), (self.value ** (k - 1),), "**")
 
 
+class PowSameExponent(Value):
+    def __pow__(self, k):
+        return PowSameExponent(self.value ** k, (self,), (k * self.value ** k,), "**")
+
+
 class PowTimes(Value):
     def __pow__(self, k):
         return PowTimes(self.value * k, (self,), (k * self.value ** (k - 1),), "**")
@@ -160,6 +165,7 @@ for _cls, _label, _phrase in [
         (MulLikeAdd, "mul_like_add", "local derivatives of a + b (1 and 1)"),
         (PowKX, "pow_k_x", "k * x for the local derivative"),
         (PowNoK, "pow_no_k", "forgot the factor k"),
+        (PowSameExponent, "pow_same_exponent", "kept the exponent k"),
         (PowTimes, "pow_times", "x * k for the value"),
         (AddNoParents, "add_no_parents", "did not record the parents of a + b")]:
     _f = record_with(_cls)

@@ -66,6 +66,8 @@ def _record_mistakes(leaves, steps):
          _record(leaves, steps, pow_=lambda a, k: (k * a,))),
         ("forgot the factor k in the local derivative of x ** k: it is k * x ** (k - 1)",
          _record(leaves, steps, pow_=lambda a, k: (a ** (k - 1),))),
+        ("kept the exponent k in the local derivative of x ** k: it is k * x ** (k - 1), one power less",
+         _record(leaves, steps, pow_=lambda a, k: (k * a ** k,))),
         ("computed x * k for the value of x ** k", _record(leaves, steps, pow_value=lambda a, k: a * k,
                                                           pow_=lambda a, k: (k * a ** (k - 1),))),
         ("did not record the parents of a + b (parents and local derivatives stay empty): "
