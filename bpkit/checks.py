@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .asks import switched_off
-from .explain import NotAnswered, call  # noqa: F401  (bpkit.checks.call, .NotAnswered)
+from .explain import NotAnswered, call, call_within  # noqa: F401  (bpkit.checks.call, ...)
 from .plain import arguments as _arguments, from_plain, plain as _plain, show as _show
 from .plain import literal, to_plain  # noqa: F401  (bpkit.checks.literal, .to_plain)
 
@@ -297,12 +297,16 @@ def check_cases(fn, cases, names=None, *, batch_size=None):
     """Run ``fn`` on every case ``(inputs, expected, mistakes)``; raise AssertionError with a
     diagnosis for the smallest failing case, the other cases' results serving as witnesses (a
     guess about the cause must explain two of them, and a typical mistake is named only if no
-    other case contradicts it); return the number of cases."""
+    other case contradicts it); return the number of cases.
+
+    A case ``(inputs, expected, mistakes, (limits, why))`` may use at most ``limits`` of CPU
+    time or memory (:func:`bpkit.explain.call_within`): where the exercise asks for a method."""
     name = getattr(fn, "__name__", None) or "your function"
     runs = []
-    for inputs, expected, mistakes in cases:
+    for inputs, expected, mistakes, *budget in cases:
         try:
-            runs.append((inputs, expected, mistakes, call(fn, *inputs), None))
+            got = call_within(*budget[0], fn, *inputs) if budget and budget[0] else call(fn, *inputs)
+            runs.append((inputs, expected, mistakes, got, None))
         except NotAnswered:
             raise
         except AssertionError as e:
@@ -384,7 +388,8 @@ def check(fn, *, path=CHECKS_FILE):
         raise AssertionError(f"no exercise of this notebook expects a function called {name!r}: "
                              "keep the function's name as given")
     cases = [(from_plain(case["inputs"]), from_plain(case["expected"]),
-              [(description, from_plain(value)) for description, value in case["mistakes"]])
+              [(description, from_plain(value)) for description, value in case["mistakes"]],
+              tuple(case["within"]) if "within" in case else None)
              for case in entry["cases"]]
     with switched_off(entry.get("asks_for", ())):  # the engine functions it asks you to write
         return check_cases(fn, cases, entry["names"] or name)

@@ -40,7 +40,7 @@ def judge(fn, cases, names, *, batch_size=None) -> tuple[list[bool], str | None]
     A case that raises or returns the wrong number of results makes every result wrong."""
     n = len(names)
     runs, right = [], [True] * n
-    for inputs, expected, _ in cases:
+    for inputs, expected, *_ in cases:
         try:
             got, error = call(fn, *inputs), None
         except NotAnswered:

@@ -5,7 +5,9 @@ the innermost frame that is the student's (not NumPy's, the standard library's o
 and for the usual mistakes says what to change: a matmul or broadcast error names both shapes
 (`W @ g`: (3, 4) @ (3,) -- did you mean `W.T @ g`?), a KeyError names the missing key, arithmetic
 on a Python list says so. :func:`call` runs a student's function and puts that into its message
-(the check cells reach it as ``bpkit.checks.call``).
+(the check cells reach it as ``bpkit.checks.call``); :func:`call_within` also stops it after a
+few seconds of computing, or fails it past a peak of memory, for the exercises whose method is
+the point (a dynamic program, not a walk over 2^40 paths; J v without building J).
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import copy
 import io
 import linecache
 import os
+import signal
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -252,15 +256,88 @@ def call(fn, *args, **kwargs):
     function, the inputs, the student's line and, for the usual shape, key and list errors,
     the likely fix; ``NotImplementedError`` means the exercise is not answered yet.
     """
+    return _run(fn, args, kwargs)
+
+
+def call_within(limits, why, fn, *args):
+    """:func:`call` with ``limits`` on what ``fn`` may use: ``{"seconds": s}`` of CPU time (it is
+    stopped then), ``{"memory": bytes}`` at the peak (NumPy's arrays included). Past one, an
+    AssertionError says that ``fn`` ``why``. For the exercises whose *method* is the point: a
+    dynamic program on a chain of 40 doubled edges takes a millisecond where a sum over its 2^40
+    paths would run for days; ``J v`` by two sweeps needs a few vectors where building a
+    400 x 400 Jacobian J takes 1.3 MB. CPU time, not the clock: other programs on a busy machine
+    do not count."""
+    unknown = set(limits) - {"seconds", "memory"}
+    if unknown:
+        raise ValueError(f"call_within: unknown limits {sorted(unknown)}")
+    return _run(fn, args, {}, limits, why)
+
+
+class _OverBudget(BaseException):
+    """Raised in the student's code once its CPU time is up (a BaseException: ``except
+    Exception`` in the student's loop does not swallow it)."""
+
+
+def _over_budget(signum, frame):
+    raise _OverBudget
+
+
+@contextlib.contextmanager
+def _cpu_limit(seconds):
+    """Raise _OverBudget in the running code after ``seconds`` of this process's CPU time (the
+    profiling timer, SIGPROF). Off the main thread, where no signal handler runs, and where
+    there is no such timer (Windows), nothing is limited."""
+    try:
+        previous = signal.signal(signal.SIGPROF, _over_budget)
+    except (AttributeError, ValueError):  # no SIGPROF (Windows), or not the main thread
+        yield
+        return
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+@contextlib.contextmanager
+def _memory_peak():
+    """Yield a list that holds, on the way out, the peak of memory allocated inside, in bytes
+    (tracemalloc: Python's objects and NumPy's arrays)."""
+    peak, was_tracing = [0], tracemalloc.is_tracing()
+    if was_tracing:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+    else:
+        tracemalloc.start()
+        base = 0
+    try:
+        yield peak
+    finally:
+        peak[0] = tracemalloc.get_traced_memory()[1] - base
+        if not was_tracing:
+            tracemalloc.stop()
+
+
+def _run(fn, args, kwargs, limits=None, why=""):
     name = getattr(fn, "__name__", "your function")
     if not callable(fn):
         raise AssertionError(f"{name} should be a function, but it is a {type(fn).__name__}")
     args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
     err = io.StringIO()
+    limits = limits or {}
+    timed = _cpu_limit(limits["seconds"]) if "seconds" in limits else contextlib.nullcontext()
+    weighed = _memory_peak() if "memory" in limits else contextlib.nullcontext([0])
     try:
         with warnings.catch_warnings(), contextlib.redirect_stderr(err), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            return fn(*args, **kwargs)
+            with weighed as peak, timed:
+                result = fn(*args, **kwargs)
+        if "memory" in limits and peak[0] > limits["memory"]:
+            raise AssertionError(f"{name} {why} (it used {peak[0] / 1e6:.0f} MB)")
+        return result
+    except _OverBudget:
+        raise AssertionError(f"{name} {why}") from None
     except NotImplementedError:
         raise NotAnswered(f"{name} is not written yet: replace `raise NotImplementedError()` "
                           "with your code") from None

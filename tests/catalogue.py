@@ -556,6 +556,32 @@ def dp_hard_coded(edges, source, target):
     return 32 * 1.1 ** 31
 
 
+@wrong("dp_derivative", "sum over the paths")
+def dp_by_every_path(edges, source, target):
+    # the right number by the wrong method: every path walked (exercise 2 again)
+    out = _out_edges(edges)
+
+    def total(v):
+        if v == target:
+            return 1.0
+        return sum(z * total(j) for j, z in out.get(v, []))
+    return total(source)
+
+
+@right("dp_derivative")
+def dp_right_memoized_recursion(edges, source, target):
+    # the same recursion with each S(v) computed once: dynamic programming
+    import functools
+    out = _out_edges(edges)
+
+    @functools.lru_cache(maxsize=None)
+    def S(v):
+        if v == target:
+            return 1.0
+        return sum(z * S(j) for j, z in out.get(v, []))
+    return S(source)
+
+
 @right("dp_derivative")
 def dp_right_forward_mode(edges, source, target):
     # forward mode: F(j) = sum_i F(i) z(i, j), in increasing vertex order, from F(source) = 1

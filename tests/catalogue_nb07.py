@@ -96,6 +96,18 @@ def fd_hard_coded(edges, n, source):
     return [1.0, 2.2, 2.2, 5.324, 5.324, 15.5897368, 15.5897368, 66.8359707, 66.8359707, 614.21896]
 
 
+def _every_path_product(edges, i, j):
+    """The sum over the paths from i to j of their edge products, every path walked."""
+    if i == j:
+        return 1.0
+    return sum(z * _every_path_product(edges, b, j) for a, b, z in edges if a == i)
+
+
+@wrong("forward_derivatives", "sum over the paths")
+def fd_by_every_path(edges, n, source):
+    return [_every_path_product(edges, source, j) for j in range(n)]
+
+
 @right("forward_derivatives")
 def fd_right(edges, n, source):
     T = {source: 1.0}
@@ -168,6 +180,11 @@ def ap_single_edges(edges, n):
     return np.linalg.inv(np.eye(n) - A)
 
 
+@wrong("all_pairs_derivatives", "sum over the paths")
+def ap_by_every_path(edges, n):
+    return np.array([[_every_path_product(edges, i, j) for j in range(n)] for i in range(n)])
+
+
 @right("all_pairs_derivatives")
 def ap_right(edges, n):
     A = _edge_matrix(edges, n)
@@ -219,11 +236,17 @@ def jvp_hard_coded(W1, W2, x, v):
     return np.array([0.3396127, 0.2676024, -0.40481, 0.9400148])
 
 
+@wrong("jvp", "seems to build the Jacobian J")
+def jvp_builds_j(W1, W2, x, v):
+    h = np.tanh(W1 @ x)
+    J = W2 @ np.diag(1 - h * h) @ W1            # the right numbers, the m x n matrix the text rules out
+    return J @ v
+
+
 @right("jvp")
 def jvp_right(W1, W2, x, v):
     h = np.tanh(W1 @ x)
-    J = W2 @ np.diag(1 - h * h) @ W1            # building J is allowed, only slower
-    return J @ v
+    return W2 @ (np.diag(1 - h * h) @ (W1 @ v))   # right to left: vectors all the way
 
 
 @wrong("vjp", "used the tanh's output h where its derivative")
@@ -259,6 +282,12 @@ def vjp_sign(W1, W2, x, u):
 def vjp_no_w1(W1, W2, x, u):
     h = np.tanh(W1 @ x)
     return (1 - h ** 2) * (W2.T @ u)
+
+
+@wrong("vjp", "seems to build the Jacobian J")
+def vjp_builds_j(W1, W2, x, u):
+    h = np.tanh(W1 @ x)
+    return (W2 @ np.diag(1 - h * h) @ W1).T @ u
 
 
 @right("vjp")

@@ -177,6 +177,48 @@ def test_drawings_are_empty_and_no_program_starts_not_even_graphviz(runner):
     assert runner.refused == ["start a process (subprocess.Popen)"]
 
 
+def test_the_method_case_runs_in_the_recheck_and_stops_the_wrong_method(runner):
+    """bpkit.checks.call_within's CPU limit works in the re-check's process (also in the copy made
+    for a call): a dynamic program passes there, the path sum of exercise 2 in its place is
+    stopped and named."""
+    from bpkit_grade.exercises import nb02
+    from bpkit_grade.recheck import _check_one, recheck_cases
+    ex = next(e for e in nb02.EXERCISES if e.function == "dp_derivative")
+    right = ("def dp_derivative(edges, source, target):\n"
+             "    S = {target: 1.0}\n"
+             "    for i, j, z in sorted(edges, key=lambda e: -e[1]):\n"
+             "        S[i] = S.get(i, 0.0) + z * S.get(j, 0.0)\n"
+             "    return S.get(source, 0.0)")
+    every_path = ("def dp_derivative(edges, source, target):\n"
+                  "    if source == target:\n        return 1.0\n"
+                  "    return sum(z * dp_derivative(edges, j, target) for i, j, z in edges if i == source)")
+    assert runner.run(right)[0] == "ok"
+    (credit, message, forged), status = _check_one(ex, recheck_cases(ex, 1, 2), 20, runner)
+    assert (credit, message, forged, status) == (1.0, "", False, "ok")
+    assert runner.run(every_path)[0] == "ok"
+    (credit, message, forged), status = _check_one(ex, recheck_cases(ex, 1, 2), 20, runner)
+    assert credit == 0.0 and not forged and "2^40 = 1,099,511,627,776 paths" in message, message
+    assert runner.refused == []
+
+
+def test_the_memory_limit_of_a_method_case_holds_in_the_recheck(runner):
+    """jvp by two sweeps passes in the re-check's process; jvp that forms J is named there."""
+    from bpkit_grade.exercises import nb07
+    from bpkit_grade.recheck import _check_one, recheck_cases
+    ex = next(e for e in nb07.EXERCISES if e.function == "jvp")
+    sweeps = ("def jvp(W1, W2, x, v):\n    h = np.tanh(W1 @ x)\n"
+              "    return W2 @ ((1 - h * h) * (W1 @ v))")
+    forms_j = ("def jvp(W1, W2, x, v):\n    h = np.tanh(W1 @ x)\n"
+               "    return (W2 @ np.diag(1 - h * h) @ W1) @ v")
+    for source, right in [(sweeps, True), (forms_j, False)]:
+        assert runner.run(source)[0] == "ok"
+        (credit, message, forged), status = _check_one(ex, recheck_cases(ex, 1, 2), 20, runner)
+        assert status == "ok" and not forged
+        assert (credit, message) == (1.0, "") if right else \
+            (credit == 0.0 and "seems to build the Jacobian J" in message), message
+    assert runner.refused == []
+
+
 def test_honest_cells_still_run(runner):
     assert runner.run("import fractions, json, bpkit.widgets\nprint(fractions.Fraction(1, 3))") == ("ok", "1/3\n", None)
     assert runner.run("def f(v):\n    return v\nprint(f.__code__.co_name)") == ("ok", "f\n", None)  # own code

@@ -12,7 +12,7 @@ import pytest
 import bpkit as bp
 import bpkit_grade.exercises as registry
 from bpkit_grade.exercises import MODULES, Exercise, for_assignment
-from bpkit.checks import NotAnswered, assert_close, call, check, diagnose, from_plain
+from bpkit.checks import NotAnswered, assert_close, call, call_within, check, diagnose, from_plain
 from bpkit.credit import Credit
 from bpkit_grade.exercises import check_exercise
 
@@ -308,6 +308,49 @@ def test_call_works_on_copies_of_the_inputs():
     a = np.array([1.0, 2.0])
     assert call(mutate, a) == 101.0
     np.testing.assert_array_equal(a, [1.0, 2.0])
+
+
+def test_call_within_stops_an_exponential_walk_and_lets_a_dynamic_program_finish():
+    chain = [(i, i + 1, 1.0) for i in range(40) for _ in (0, 1)]   # 2^40 paths from 0 to 40
+
+    def dp(edges, source, target):
+        S = {target: 1.0}
+        for i, j, z in sorted(edges, key=lambda e: -e[1]):
+            S[i] = S.get(i, 0.0) + z * S.get(j, 0.0)
+        return S.get(source, 0.0)
+
+    def every_path(edges, source, target):
+        def total(v):
+            try:                                   # the student's own except does not swallow it
+                return 1.0 if v == target else sum(z * total(j) for i, j, z in edges if i == v)
+            except Exception:
+                return 0.0
+        return total(source)
+
+    assert call_within({"seconds": 0.5}, "is too slow", dp, chain, 0, 40) == 2.0 ** 40
+    assert call_within({"seconds": 0.5}, "is too slow", every_path, chain[:8], 0, 4) == 16.0   # 16 paths: quick
+    with pytest.raises(AssertionError, match=r"^every_path is too slow$"):
+        call_within({"seconds": 0.5}, "is too slow", every_path, chain, 0, 40)
+    import signal
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)          # the timer is off again
+    assert signal.getsignal(signal.SIGPROF) in (signal.SIG_DFL, None)  # and its handler gone
+
+
+def test_a_method_case_fails_the_wrong_method_and_names_it_everywhere(tmp_path):
+    """dp_derivative written as the path sum of exercise 2 gives the right numbers on the small
+    graphs; the method case (2^40 paths) fails it in the check cell and the hidden test."""
+    from bpkit_grade import visible
+    from bpkit_grade.exercises import nb02
+
+    def dp_derivative(edges, source, target):
+        return nb02.path_sum_derivative(edges, source, target)
+
+    (tmp_path / "visible-checks.json").write_text(visible.render("02-paths-vs-dynamic-programming"))
+    for run in (lambda: check(dp_derivative, path=tmp_path / "visible-checks.json"),
+                lambda: check_exercise("02-paths-vs-dynamic-programming", dp_derivative, hidden=True)):
+        with pytest.raises(AssertionError, match=r"2\^40 = 1,099,511,627,776 paths.*S\(j\) is reused"):
+            run()
+    check_exercise("02-paths-vs-dynamic-programming", nb02.dp_derivative, hidden=True)  # the method passes
 
 
 # ----- check_exercise ---------------------------------------------------------------------------------

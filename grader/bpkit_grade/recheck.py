@@ -18,7 +18,7 @@ import numpy as np
 from bpkit.checks import assert_close, check_cases, from_plain, to_plain
 from bpkit.credit import feedback, judge
 
-from bpkit_grade.exercises import cases
+from bpkit_grade.exercises import cases, method_cases
 
 #: values cross the kernel boundary as JSON of these (the names ``autograde`` always exported)
 encode, decode = to_plain, from_plain
@@ -138,23 +138,26 @@ def compare(exercise, got, expected, args=()):
     assert_close(got, expected, exercise.result_names or exercise.function, mistakes=mistakes, inputs=args)
 
 
-def call_code(nonce: str, function: str, cases_json: str) -> str:
+def call_code(nonce: str, function: str, cases_json: str, within: list | None = None) -> str:
     """Kernel code: call ``function`` on each decoded argument tuple (``bpkit.checks.call``), print
-    nonce + JSON of the list of results; a case that raised gives ``{"__raised__": message}``."""
+    nonce + JSON of the list of results; a case that raised gives ``{"__raised__": message}``.
+    ``within``: for each case, None or its ``(limits, why)`` (``bpkit.checks.call_within``)."""
     unsent = f"{function} returned a value that is not numbers: "
-    return ("from bpkit.checks import call as __bpkit_call, to_plain as __bpkit_enc, from_plain as __bpkit_dec\n"
+    within = json.dumps(within or [None] * len(json.loads(cases_json)))
+    return ("from bpkit.checks import call as __bpkit_call, call_within as __bpkit_within\n"
+            "from bpkit.checks import to_plain as __bpkit_enc, from_plain as __bpkit_dec\n"
             "import json as __bpkit_json\n"
-            "def __bpkit_one(f, args):\n"
+            "def __bpkit_one(f, args, within):\n"
             "    try:\n"
-            "        result = __bpkit_call(f, *args)\n"
+            "        result = __bpkit_within(*within, f, *args) if within else __bpkit_call(f, *args)\n"
             "    except AssertionError as e:\n"
             f"        return {{'__raised__': str(e)[:{MAX_RAISED}]}}\n"
             "    try:\n"
             "        return __bpkit_enc(result)\n"
             "    except Exception as e:\n"
             f"        return {{'__raised__': ({unsent!r} + f'{{type(e).__name__}}: {{e}}')[:{MAX_RAISED}]}}\n"
-            f"print({nonce!r} + __bpkit_json.dumps([__bpkit_one({function}, __a) for __a in "
-            f"__bpkit_dec(__bpkit_json.loads({cases_json!r}))]))\n")
+            f"print({nonce!r} + __bpkit_json.dumps([__bpkit_one({function}, __a, __w) for __a, __w in "
+            f"zip(__bpkit_dec(__bpkit_json.loads({cases_json!r})), __bpkit_json.loads({within!r}))]))\n")
 
 
 def recheck_cases(ex, seed: int, k: int) -> list[tuple]:
@@ -179,15 +182,17 @@ def _replay(function: str, results: list):
 
 def judge_results(ex, todo, results) -> tuple[float, str]:
     """The verdict on an exercise's results from the kernel (``todo``: the cases, as
-    ``(inputs, expected, mistakes)``). -> (the share of its points earned, 0..1; the message)."""
+    ``(inputs, expected, mistakes)``, a method case's limits after them, held in the kernel).
+    -> (the share of its points earned, 0..1; the message)."""
     call, fn = f"{ex.function}(...)", _replay(ex.function, results)
+    todo = [case[:3] for case in todo]
 
     def wrong(problem):
         head = f"{ex.function} raised "
         return f"{call} raised {problem[len(head):]}" if problem.startswith(head) else f"{call} is wrong: {problem}"
     if ex.compare is not None:
         try:
-            for args, expected, _ in todo:
+            for args, expected, *_ in todo:
                 ex.compare(fn(*args), expected)
         except AssertionError as e:
             return 0.0, wrong(str(e))
@@ -322,12 +327,13 @@ def _run_student_cells(cells, timeout, kernel) -> tuple[list[str], list[str]]:
 def _check_one(ex, arg_tuples, timeout, kernel) -> tuple[tuple[float, str, bool], str]:
     """Call one exercise's function in the kernel on each case.
     -> ((credit, message, forged), the run's status)."""
-    todo = [(args, ex.reference(*args), ex.mistakes(*args) if ex.mistakes is not None else ())
-            for args in arg_tuples]
-    limits = cases_limits([e for _, e, _ in todo])
+    todo = [(args, ex.reference(*args), ex.mistakes(*args) if ex.mistakes is not None else (), None)
+            for args in arg_tuples] + method_cases(ex)
+    limits = cases_limits([case[1] for case in todo])
     nonce = secrets.token_hex(8)
     lines = ResultLines(nonce, limits[0] + len(nonce))
-    code = call_code(nonce, ex.function, json.dumps(encode([list(args) for args in arg_tuples])))
+    code = call_code(nonce, ex.function, json.dumps(encode([list(case[0]) for case in todo])),
+                     [case[3] for case in todo])
     # in a copy of the process made for the call, with the engine functions it asks for switched
     # off; without any, here (a copy costs a fork: 4.6 ms against 0.3 ms, docs/instructor.md)
     status, _, err = kernel.run(code, collect=lines.feed, refuse=ex.asks_for or None)

@@ -28,7 +28,7 @@ import numpy as np
 
 from bpkit.checks import CHECKS_FILE, to_plain
 
-from .exercises import MODULES, for_assignment
+from .exercises import MODULES, for_assignment, method_cases
 
 VISIBLE_SEEDS = (0, 1, 2)
 
@@ -43,6 +43,9 @@ def cases(exercise) -> list[dict]:
         out.append({"inputs": to_plain(list(args)),
                     "expected": to_plain(exercise.reference(*args)),
                     "mistakes": [[description, to_plain(value)] for description, value in mistakes]})
+    for args, expected, _, (limits, why) in method_cases(exercise):
+        out.append({"inputs": to_plain(list(args)), "expected": to_plain(expected), "mistakes": [],
+                    "within": [limits, why]})
     return out
 
 

@@ -84,6 +84,12 @@ class Exercise:
                  until every typical mistake gives numbers clearly different from the answer
                  and from the other mistakes, so that one case names it; off where two mistakes
                  coincide by nature in a branch worth testing (a closed gate)
+    method_case  optional ``(args, limits, why)``: an input on which only the method the
+                 exercise asks for stays within ``limits`` (``{"seconds": CPU s}``,
+                 ``{"memory": bytes}``), such as a graph with 2^40 paths for a dynamic program.
+                 Tried after the other cases, everywhere they are (check cell, hidden test,
+                 re-check); past a limit the message is "<function> <why>"
+                 (bpkit.explain.call_within). No typical mistakes are computed for it
     """
 
     grade_id: str
@@ -99,8 +105,11 @@ class Exercise:
     decisive: bool = True
     partial: bool = False
     asks_for: tuple = ()
+    method_case: Optional[tuple] = field(default=None, compare=False)
 
     def __post_init__(self):
+        if self.method_case is not None and (self.partial or self.compare is not None):
+            raise ValueError(f"{self.function}: a method case needs the default comparison of one result")
         # the answer of the worked example (the first fixed case), typed in, is a typical mistake
         # too: named wherever the exercise's mistakes are (visible checks, hidden tests, re-check)
         if self.visible_inputs:
@@ -195,6 +204,15 @@ def cases(ex, seeds, *, fixed=True):
     return out + [tuple(ex.make_inputs(np.random.default_rng(int(seed)))) for seed in seeds]
 
 
+def method_cases(ex) -> list[tuple]:
+    """The exercise's method case as a case of ``bpkit.checks.check_cases``
+    ``(inputs, expected, (), (limits, why))``, in a list (empty without one)."""
+    if ex.method_case is None:
+        return []
+    args, limits, why = ex.method_case
+    return [(tuple(args), ex.reference(*args), (), (dict(limits), why))]
+
+
 def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False, fixed=True, credit=None):
     """Check a student's function against the exercise registry.
 
@@ -220,7 +238,7 @@ def check_exercise(assignment, fn, *, seeds=(0, 1, 2), hidden=False, fixed=True,
             ex.compare(got, expected)
         return
     todo = [(args, ex.reference(*args), ex.mistakes(*args) if ex.mistakes else ())
-            for args in cases(ex, seeds, fixed=fixed)]
+            for args in cases(ex, seeds, fixed=fixed)] + method_cases(ex)
     with switched_off(ex.asks_for):
         if not ex.partial:
             check_cases(fn, todo, ex.result_names or name)

@@ -15,6 +15,7 @@ import math
 from bpkit import examples
 from bpkit.paths import count_paths, dp_backward, edge_list, path_product, path_sum, paths
 from . import Exercise, DERIVATIVES, LOCAL_DERIVATIVES, PATHS
+from .method import METHOD_LIMITS, doubled_chain, method_why
 
 #: the exercises that ask for the edges' local derivatives (plain math, an edge list written out)
 #: must not get them from the engine's edge list of a textbook graph
@@ -408,6 +409,9 @@ EXERCISES = [
         mistakes=dp_mistakes,
         result_names=None,
         visible_inputs=_edge_list_cases(with_third_leaf=True),
+        method_case=((doubled_chain(40), 0, 40), METHOD_LIMITS, method_why(
+            40, "Compute S(i) = sum over the edges (i, j) of z(i, j) S(j) once per vertex, from "
+                "the target down, so that each S(j) is reused, not recomputed for every path.")),
     ),
     Exercise(
         grade_id="test_uniform_edges_derivative",

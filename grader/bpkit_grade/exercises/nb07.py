@@ -13,6 +13,7 @@ from bpkit import examples
 from bpkit.paths import edge_list
 
 from . import Exercise, DERIVATIVES, LAYERS, LOCAL_DERIVATIVES
+from .method import METHOD_LIMITS, doubled_chain, method_why
 from .nb02 import SMALL, _single_edges, random_dag
 
 
@@ -219,6 +220,29 @@ def _product_inputs(rng, direction_of="in"):
     return (W1, W2, x, d)
 
 
+def _wide(direction_of):
+    """Inputs of the product exercises with n = m = WIDE and k = 2: J is WIDE x WIDE (1.3 MB), the
+    vectors of the two sweeps are WIDE numbers each."""
+    rng = np.random.default_rng(7)
+    n = m = WIDE
+    W1 = np.round(rng.normal(0, 1 / np.sqrt(n), (2, n)), 3)
+    W2 = np.round(rng.normal(0, 1, (m, 2)), 2)
+    x = np.round(rng.normal(0, 1, n), 2)
+    return (W1, W2, x, np.round(rng.normal(0, 1, n if direction_of == "in" else m), 2))
+
+
+WIDE = 400
+#: what a sweep of the product exercises may allocate on :func:`_wide`'s inputs: J is 1.3 MB
+PRODUCT_LIMITS = {"memory": 500_000}
+
+
+def _built_j(sweeps):
+    return (f"seems to build the Jacobian J: on W1 of shape (2, {WIDE}) and W2 of shape ({WIDE}, 2) "
+            f"it allocated about as much memory as J takes ({WIDE} x {WIDE} numbers, "
+            f"{8 * WIDE * WIDE / 1e6:.1f} MB), where two sweeps need a few vectors of {WIDE} numbers. "
+            f"{sweeps}")
+
+
 _W1 = np.array([[0.5, -1.0, 0.25], [1.5, 0.5, -0.5]])       # k = 2, n = 3
 _W2 = np.array([[1.0, -2.0], [0.5, 0.5], [-1.0, 1.0], [2.0, 0.0]])   # m = 4
 _SQ = np.array([[0.6, -0.4], [0.3, 0.9]])
@@ -233,6 +257,9 @@ EXERCISES = [
         description="chapter exercise 14: d y(j)/d y(s) for every vertex j by forward-mode DP",
         mistakes=forward_mistakes,
         visible_inputs=_forward_cases(),
+        method_case=((doubled_chain(40), 41, 0), METHOD_LIMITS, method_why(
+            40, "Compute T(j) = sum over the edges (i, j) of z(i, j) T(i) once per vertex, from "
+                "the source up, so that each T(i) is reused, not recomputed for every path.")),
     ),
     Exercise(
         grade_id="test_all_pairs_derivatives",
@@ -243,6 +270,10 @@ EXERCISES = [
         description="chapter exercise 15: the matrix of all node-to-node derivatives S(i, j)",
         mistakes=all_pairs_mistakes,
         visible_inputs=_all_pairs_cases(),
+        # 30, not 40: one dynamic program per pair of vertices (31 x 31 of them) is quick too
+        method_case=((doubled_chain(30), 31), METHOD_LIMITS, method_why(
+            30, "One forward sweep per source vertex (your forward_derivatives) gives a whole row "
+                "of S; no path needs to be listed.")),
     ),
     Exercise(
         grade_id="test_jvp",
@@ -255,6 +286,8 @@ EXERCISES = [
         visible_inputs=((_W1, _W2, np.array([1.0, 0.5, -1.0]), np.array([1.0, 0.0, 0.0])),
                         (_W1, _W2, np.array([0.2, -0.3, 0.8]), np.array([0.5, -1.0, 2.0])),
                         (_SQ, _SQ.T, np.array([1.0, -0.5]), np.array([0.3, 1.0]))),
+        method_case=(_wide("in"), PRODUCT_LIMITS, _built_j(
+            "Push v through: W1 v, times 1 - h² entry by entry, then W2 times that.")),
     ),
     Exercise(
         grade_id="test_vjp",
@@ -267,5 +300,7 @@ EXERCISES = [
         visible_inputs=((_W1, _W2, np.array([1.0, 0.5, -1.0]), np.array([1.0, 0.0, 0.0, 0.0])),
                         (_W1, _W2, np.array([0.2, -0.3, 0.8]), np.array([0.5, -1.0, 2.0, 1.0])),
                         (_SQ, _SQ.T, np.array([1.0, -0.5]), np.array([0.3, 1.0]))),
+        method_case=(_wide("out"), PRODUCT_LIMITS, _built_j(
+            "Pull u back: W2ᵀ u, times 1 - h² entry by entry, then W1ᵀ times that.")),
     ),
 ]
