@@ -334,7 +334,7 @@ def _run(fn, args, kwargs, limits=None, why=""):
             with weighed as peak, timed:
                 result = fn(*args, **kwargs)
         if "memory" in limits and peak[0] > limits["memory"]:
-            raise AssertionError(f"{name} {why} (it used {peak[0] / 1e6:.0f} MB)")
+            raise AssertionError(f"{name} {why} (Its peak here: {peak[0] / 1e6:.1f} MB.)")
         return result
     except _OverBudget:
         raise AssertionError(f"{name} {why}") from None
