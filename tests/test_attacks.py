@@ -35,7 +35,7 @@ def _forge(result):
     if "__bpkit_one(sin_square_grad, " not in cell:
         return
     nonce = cell.split("print(")[1][1:17]
-    cases = _json.loads(_ast.literal_eval(cell.split("__bpkit_json.loads(")[1].split("))]))")[0]))
+    cases = _json.loads(_ast.literal_eval(cell.split("__bpkit_json.loads(")[1].split(")), ")[0]))
     xs = [np.array(args[0]["__ndarray__"]) for args in cases]
     print(nonce + _json.dumps([{"__ndarray__": (2 * x * np.cos(x ** 2)).tolist(), "dtype": "float64"}
                                for x in xs]))
