@@ -138,12 +138,12 @@ def compare(exercise, got, expected, args=()):
     assert_close(got, expected, exercise.result_names or exercise.function, mistakes=mistakes, inputs=args)
 
 
-def call_code(nonce: str, function: str, cases_json: str, within: list | None = None) -> str:
+def call_code(nonce: str, function: str, cases_json: str, within: list) -> str:
     """Kernel code: call ``function`` on each decoded argument tuple (``bpkit.checks.call``), print
     nonce + JSON of the list of results; a case that raised gives ``{"__raised__": message}``.
     ``within``: for each case, None or its ``(limits, why)`` (``bpkit.checks.call_within``)."""
     unsent = f"{function} returned a value that is not numbers: "
-    within = json.dumps(within or [None] * len(json.loads(cases_json)))
+    within = json.dumps(within)
     return ("from bpkit.checks import call as __bpkit_call, call_within as __bpkit_within\n"
             "from bpkit.checks import to_plain as __bpkit_enc, from_plain as __bpkit_dec\n"
             "import json as __bpkit_json\n"
